@@ -1,0 +1,3 @@
+from gui_fastpath.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""Suite-wide guards: headless Qt, and no process may outlive the test that started it."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import time
+
+import psutil
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+_flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+if "--no-sandbox" not in _flags:
+    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{_flags} --no-sandbox".strip()
+
+_PR_SET_CHILD_SUBREAPER = 36
+if sys.platform.startswith("linux"):
+    # Orphans (grandchildren whose parent died) are re-parented to this process, so the
+    # leak check below sees them instead of losing them to init.
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+# Long-lived helpers owned by the session, not by a test.
+_ALLOWED = ("QtWebEngineProcess",)
+
+
+def _live_children() -> dict[int, str]:
+    found: dict[int, str] = {}
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue
+            name = child.name()
+            cmdline = " ".join(child.cmdline())
+        except psutil.NoSuchProcess:
+            continue
+        if any(a in name or a in cmdline for a in _ALLOWED):
+            continue
+        found[child.pid] = cmdline or name
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_processes():
+    """Fail a test that leaves a child process (or an orphaned grandchild) running."""
+    before = set(_live_children())
+    yield
+    deadline = time.monotonic() + 5.0
+    leaked = {p: c for p, c in _live_children().items() if p not in before}
+    while leaked and time.monotonic() < deadline:
+        psutil.wait_procs([psutil.Process(p) for p in leaked if psutil.pid_exists(p)], 0.1)
+        leaked = {p: c for p, c in _live_children().items() if p not in before}
+    for pid in leaked:
+        try:
+            psutil.Process(pid).kill()
+        except psutil.NoSuchProcess:
+            pass
+    if leaked:
+        pytest.fail(f"test left processes running: {leaked}", pytrace=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Reap anything left over so the session itself never leaks."""
+    for child in psutil.Process().children(recursive=True):
+        try:
+            child.kill()
+        except psutil.NoSuchProcess:
+            pass
