@@ -1,0 +1,1 @@
+"""TensorBoard for the Fast Analytics Path (Qt-free): managed servers, event reader, archive."""
