@@ -1,0 +1,1 @@
+"""A built-in demo worker that really trains something small and writes its own analytics."""
