@@ -1,1 +1,55 @@
 """A built-in demo worker that really trains something small and writes its own analytics."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+__all__ = ["DEMO_WORKER_ID", "demo_train_config"]
+
+DEMO_WORKER_ID = "gui_fastpath_demo"
+
+
+def demo_train_config(
+    *,
+    policy_path: str | None = None,
+    game: str | None = None,
+    total_steps: int = 20_000,
+    step_delay_ms: float = 1.0,
+    wandb: bool = True,
+) -> dict[str, Any]:
+    """A host-shaped train config (see the host's train form) that runs the demo worker.
+
+    The run directory reaches the worker as ``GUI_FASTPATH_RUN_DIR`` once routing has
+    chosen it; nothing here names a path.
+    """
+    arguments = [
+        "-m",
+        "gui_fastpath.demo.worker",
+        "--total-steps",
+        str(total_steps),
+        "--step-delay-ms",
+        str(step_delay_ms),
+    ]
+    if not wandb:
+        arguments.append("--no-wandb")
+    return {
+        "run_name": "demo-qlearning",
+        "entry_point": sys.executable,
+        "arguments": arguments,
+        "environment": {},
+        "resources": {"cpus": 1, "gpus": 0},
+        "artifacts": {"checkpoints": True},
+        "metadata": {
+            "worker": {
+                "worker_id": DEMO_WORKER_ID,
+                "game": game or "GridWorld-6x6",
+                "policy_path": policy_path,
+                "total_steps": total_steps,
+            },
+            "artifacts": {
+                "tensorboard": {"enabled": True, "relative_path": "tensorboard"},
+                "wandb": {"enabled": wandb, "mode": "offline"},
+            },
+        },
+    }

@@ -174,7 +174,11 @@ def train(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run-dir", required=True, help="the run directory to write into")
+    parser.add_argument(
+        "--run-dir",
+        default=os.environ.get("GUI_FASTPATH_RUN_DIR", "."),
+        help="the run directory to write into (default: $GUI_FASTPATH_RUN_DIR, else .)",
+    )
     parser.add_argument("--run-id", help="run id (default: the run directory's name)")
     parser.add_argument("--total-steps", type=int, default=20_000)
     parser.add_argument("--learning-rate", type=float, default=0.1)
