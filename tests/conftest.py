@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import sys
@@ -52,10 +53,8 @@ def no_leaked_processes():
         psutil.wait_procs([psutil.Process(p) for p in leaked if psutil.pid_exists(p)], 0.1)
         leaked = {p: c for p, c in _live_children().items() if p not in before}
     for pid in leaked:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             psutil.Process(pid).kill()
-        except psutil.NoSuchProcess:
-            pass
     if leaked:
         pytest.fail(f"test left processes running: {leaked}", pytrace=False)
 
@@ -63,7 +62,5 @@ def no_leaked_processes():
 def pytest_sessionfinish(session, exitstatus):
     """Reap anything left over so the session itself never leaks."""
     for child in psutil.Process().children(recursive=True):
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             child.kill()
-        except psutil.NoSuchProcess:
-            pass

@@ -9,7 +9,7 @@ from pathlib import Path
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QWidget
 
-from gui_fastpath.lifecycle.events import RunLifecycleEvent
+from gui_fastpath.lifecycle.events import RunLifecycleEvent, RunState
 from gui_fastpath.manifest.model import ArtifactManifest
 from gui_fastpath.qt.analytics_banner import AnalyticsOnlyBanner
 from gui_fastpath.qt.run_overview_tab import RunOverviewTab
@@ -57,7 +57,7 @@ class FastPathRunTabs(QObject):
             tab.setWindowTitle(_TITLES[name])
             self.analytics[name] = tab
         self.overview.apply_manifest(manifest)
-        self.state = None
+        self.state: RunState | None = None
 
     @property
     def tabs(self) -> dict[str, QWidget]:
