@@ -1,5 +1,8 @@
 """Run artifact manifests: the data model, worker hints, scanning and atomic storage (Qt-free)."""
 
+from gui_fastpath.manifest.converter import manifest_from_dict, manifest_to_dict
+from gui_fastpath.manifest.diff import diff_manifests
+from gui_fastpath.manifest.errors import ManifestError, RunDirError
 from gui_fastpath.manifest.model import (
     MANIFEST_NAME,
     SCHEMA_VERSION,
@@ -11,15 +14,38 @@ from gui_fastpath.manifest.model import (
     TensorBoardArtifacts,
     WandbRun,
 )
+from gui_fastpath.manifest.scanner import iter_run_dirs, scan_root, scan_run
+from gui_fastpath.manifest.store import (
+    TEMP_PREFIX,
+    ManifestUpdate,
+    dumps_manifest,
+    read_manifest,
+    update_manifest,
+    write_manifest,
+)
 
 __all__ = [
     "MANIFEST_NAME",
     "SCHEMA_VERSION",
+    "TEMP_PREFIX",
     "ArtifactManifest",
     "Checkpoint",
     "EventFile",
     "Logs",
+    "ManifestError",
+    "ManifestUpdate",
     "ManifestWarning",
+    "RunDirError",
     "TensorBoardArtifacts",
     "WandbRun",
+    "diff_manifests",
+    "dumps_manifest",
+    "iter_run_dirs",
+    "manifest_from_dict",
+    "manifest_to_dict",
+    "read_manifest",
+    "scan_root",
+    "scan_run",
+    "update_manifest",
+    "write_manifest",
 ]

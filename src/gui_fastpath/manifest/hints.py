@@ -1,0 +1,556 @@
+"""Worker hint files: the seed's ``artifacts_manifest.json`` and the host's ``analytics.json``.
+
+Both are optional and written by code we do not control, so nothing in them is trusted:
+every problem becomes a :class:`ManifestWarning` naming the file, the field and the fix, and
+the fields that are fine are still used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from collections.abc import Callable
+from typing import Any, get_args
+from urllib.parse import urlsplit, urlunsplit
+
+import attrs
+import cattrs
+
+from gui_fastpath.manifest.converter import strict_converter
+from gui_fastpath.manifest.hint_models import (
+    HostAnalytics,
+    HostArtifacts,
+    HostCheckpoints,
+    HostWandb,
+    SeedHints,
+)
+from gui_fastpath.manifest.model import ManifestWarning, WandbMode
+from gui_fastpath.manifest.paths import UnsafePath, is_inside, relative_posix
+
+__all__ = [
+    "ANALYTICS_NAME",
+    "HINTS_NAME",
+    "MAX_HINT_BYTES",
+    "MAX_LIST_ITEMS",
+    "MAX_STRING_CHARS",
+    "HintedPath",
+    "HintedWandb",
+    "Hints",
+    "read_hints",
+    "wandb_url",
+]
+
+HINTS_NAME = "artifacts_manifest.json"
+"""The seed design's hint file."""
+ANALYTICS_NAME = "analytics.json"
+"""The host's (MOSAIC's) worker manifest, read as hints."""
+MAX_HINT_BYTES = 1024 * 1024
+"""Hint files larger than this are not read."""
+MAX_STRING_CHARS = 4096
+"""Longer strings in a hint file are rejected."""
+MAX_LIST_ITEMS = 10_000
+"""Lists in a hint file are cut at this many items."""
+
+_WANDB_BASE = "https://wandb.ai"
+_BAD_ID_CHARS = re.compile(r"[\s/\\#?%:]")
+
+
+@attrs.frozen
+class HintedPath:
+    """A path from a hint file, already checked to be safe."""
+
+    path: str
+    """POSIX path relative to the run directory."""
+    source: str
+    """The hint file."""
+    field: str
+    """Where in the hint file (``$.tensorboard_dir``)."""
+
+
+@attrs.frozen
+class HintedWandb:
+    """A W&B run named by a hint file."""
+
+    run_id: str
+    entity: str | None
+    project: str | None
+    mode: WandbMode | None
+    url: str | None
+    source: str
+    field: str
+
+
+@attrs.frozen
+class Hints:
+    """What the hint files of one run say, after validation."""
+
+    sources: tuple[str, ...] = ()
+    """The hint files that were read."""
+    worker_type: str | None = None
+    tensorboard_dir: HintedPath | None = None
+    wandb: tuple[HintedWandb, ...] = ()
+    checkpoints: tuple[HintedPath, ...] = ()
+    checkpoint_dirs: tuple[HintedPath, ...] = ()
+    log_dir: HintedPath | None = None
+    stdout: HintedPath | None = None
+    stderr: HintedPath | None = None
+    heartbeat: HintedPath | None = None
+    warnings: tuple[ManifestWarning, ...] = ()
+
+
+_converter = strict_converter(forbid_extra_keys=False)
+_SEED_FIELDS = {f.name for f in attrs.fields(SeedHints)}
+
+
+def read_hints(run_dir: str, run_real: str, present: dict[str, bool]) -> Hints:
+    """Read and validate the hint files of ``run_dir``.
+
+    ``present`` maps each hint file name found in the run directory to whether it is a
+    symlink; ``run_real`` is the real path of the run directory.
+    """
+    builder = _HintsBuilder(run_dir, run_real)
+    for name, model in ((HINTS_NAME, SeedHints), (ANALYTICS_NAME, HostAnalytics)):
+        if name not in present:
+            continue
+        raw = builder.load_json(name, is_symlink=present[name])
+        if raw is None:
+            continue
+        builder.sources.append(name)
+        parsed = _structure_lenient(model, raw, "$", builder.warner(name))
+        if isinstance(parsed, SeedHints):
+            builder.warn_unknown_keys(name, raw)
+            builder.add_seed(parsed)
+        elif isinstance(parsed, HostAnalytics):
+            builder.add_host(parsed)
+    return builder.build()
+
+
+class _HintsBuilder:
+    def __init__(self, run_dir: str, run_real: str) -> None:
+        self.run_dir = run_dir
+        self.run_real = run_real
+        self.sources: list[str] = []
+        self.warnings: list[ManifestWarning] = []
+        self.worker_type: str | None = None
+        self.tensorboard_dir: HintedPath | None = None
+        self.wandb: list[HintedWandb] = []
+        self.checkpoints: list[HintedPath] = []
+        self.checkpoint_dirs: list[HintedPath] = []
+        self.log_dir: HintedPath | None = None
+        self.stdout: HintedPath | None = None
+        self.stderr: HintedPath | None = None
+        self.heartbeat: HintedPath | None = None
+
+    def build(self) -> Hints:
+        return Hints(
+            sources=tuple(self.sources),
+            worker_type=self.worker_type,
+            tensorboard_dir=self.tensorboard_dir,
+            wandb=tuple(self.wandb),
+            checkpoints=tuple(self.checkpoints),
+            checkpoint_dirs=tuple(self.checkpoint_dirs),
+            log_dir=self.log_dir,
+            stdout=self.stdout,
+            stderr=self.stderr,
+            heartbeat=self.heartbeat,
+            warnings=tuple(self.warnings),
+        )
+
+    def warn(self, source: str, field: str, problem: str, fix: str) -> None:
+        self.warnings.append(ManifestWarning(source, field, problem, fix))
+
+    def warner(self, source: str) -> Callable[[str, str, str], None]:
+        return lambda field, problem, fix: self.warn(source, field, problem, fix)
+
+    def load_json(self, name: str, *, is_symlink: bool) -> Any:
+        """The parsed JSON object of a hint file, or None after a warning."""
+        path = os.path.join(self.run_dir, name)
+        if is_symlink and not is_inside(self.run_real, path):
+            self.warn(
+                name,
+                "$",
+                "is a symlink to a file outside the run directory",
+                f"write {name} as a regular file inside the run directory",
+            )
+            return None
+        try:
+            data = _read_small(path)
+        except _TooLarge as exc:
+            self.warn(
+                name,
+                "$",
+                f"file is {exc.size:,} bytes, more than the {MAX_HINT_BYTES:,}-byte limit",
+                "keep hint files small: paths and ids only",
+            )
+            return None
+        except _NotRegular:
+            self.warn(name, "$", "is not a regular file", f"write {name} as a regular file")
+            return None
+        except OSError as exc:
+            self.warn(
+                name, "$", f"cannot be read: {exc.strerror}", "make the file readable, or remove it"
+            )
+            return None
+        if not data.strip():
+            self.warn(name, "$", "file is empty", "write a JSON object, or remove the file")
+            return None
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            self.warn(
+                name,
+                "$",
+                f"is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+                "write the file as UTF-8 encoded JSON",
+            )
+            return None
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            self.warn(
+                name,
+                "$",
+                f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                "write a single JSON object",
+            )
+            return None
+        except RecursionError:
+            self.warn(name, "$", "JSON is nested too deeply", "write a flat JSON object")
+            return None
+        if not isinstance(raw, dict):
+            self.warn(
+                name,
+                "$",
+                f"expected a JSON object, got {_type_name(raw)}",
+                'write a JSON object such as {"tensorboard_dir": "tensorboard"}',
+            )
+            return None
+        return raw
+
+    def warn_unknown_keys(self, source: str, raw: dict[str, Any]) -> None:
+        import difflib
+
+        for key in raw:
+            if key in _SEED_FIELDS:
+                continue
+            close = difflib.get_close_matches(str(key), sorted(_SEED_FIELDS), n=1)
+            fix = f"did you mean {close[0]!r}?" if close else "remove it; see `gui-fastpath schema`"
+            self.warn(source, f"$.{_shorten(str(key), 40)}", "unknown key, ignored", fix)
+
+    def path(self, value: str | None, source: str, field: str) -> HintedPath | None:
+        """A safe hinted path, or None (after a warning if it was unsafe)."""
+        if value is None:
+            return None
+        try:
+            rel = relative_posix(value)
+        except UnsafePath as exc:
+            self.warn(source, field, exc.problem, exc.fix)
+            return None
+        if not is_inside(self.run_real, os.path.join(self.run_dir, rel)):
+            self.warn(
+                source,
+                field,
+                f"path {rel!r} resolves outside the run directory through a symlink",
+                "point it at a real directory or file inside the run directory",
+            )
+            return None
+        return HintedPath(rel, source, field)
+
+    def add_seed(self, hints: SeedHints) -> None:
+        source = HINTS_NAME
+        self.worker_type = self.worker_type or hints.worker_type
+        self.tensorboard_dir = self.tensorboard_dir or self.path(
+            hints.tensorboard_dir, source, "$.tensorboard_dir"
+        )
+        for index, value in enumerate(hints.checkpoints or ()):
+            hinted = self.path(value, source, f"$.checkpoints[{index}]")
+            if hinted is not None:
+                self.checkpoints.append(hinted)
+        self._add_checkpoint_dir(hints.checkpoints_dir, source, "$.checkpoints_dir")
+        self.stdout = self.stdout or self.path(hints.stdout_log, source, "$.stdout_log")
+        self.stderr = self.stderr or self.path(hints.stderr_log, source, "$.stderr_log")
+        self.heartbeat = self.heartbeat or self.path(
+            hints.heartbeat_file, source, "$.heartbeat_file"
+        )
+        if hints.wandb_run_id is not None:
+            self._add_wandb(
+                hints.wandb_run_id,
+                source,
+                "$.wandb_run_id",
+                entity=hints.wandb_entity,
+                project=hints.wandb_project,
+                mode=hints.wandb_mode,
+                url=None,
+            )
+
+    def add_host(self, hints: HostAnalytics) -> None:
+        source = ANALYTICS_NAME
+        self.worker_type = self.worker_type or hints.worker_type
+        artifacts = hints.artifacts or HostArtifacts()
+        tensorboard = artifacts.tensorboard
+        if tensorboard is not None and tensorboard.enabled is not False:
+            where = "$.artifacts.tensorboard"
+            self.tensorboard_dir = (
+                self.tensorboard_dir
+                or self.path(tensorboard.relative_path, source, f"{where}.relative_path")
+                or self.path(tensorboard.log_dir, source, f"{where}.log_dir")
+            )
+        if tensorboard is None or tensorboard.enabled is not False:
+            self.tensorboard_dir = self.tensorboard_dir or self.path(
+                hints.tensorboard_dir, source, "$.tensorboard_dir"
+            )
+        self._add_host_wandb(hints, artifacts.wandb)
+        self._add_host_checkpoints(hints, artifacts.checkpoints)
+        logs = artifacts.logs
+        if logs is not None and logs.enabled is not False:
+            self.log_dir = self.log_dir or self.path(
+                logs.relative_path, source, "$.artifacts.logs.relative_path"
+            )
+        self.log_dir = self.log_dir or self.path(artifacts.logs_dir, source, "$.artifacts.logs_dir")
+
+    def _add_host_wandb(self, hints: HostAnalytics, wandb: HostWandb | None) -> None:
+        source = ANALYTICS_NAME
+        if wandb is not None and wandb.enabled is False:
+            return
+        wandb = wandb or HostWandb()
+        if wandb.run_path is not None:
+            value, field = wandb.run_path, "$.artifacts.wandb.run_path"
+        elif wandb.run_id is not None:
+            value, field = wandb.run_id, "$.artifacts.wandb.run_id"
+        elif hints.wandb_run_path is not None:
+            value, field = hints.wandb_run_path, "$.wandb_run_path"
+        else:
+            return
+        self._add_wandb(
+            value,
+            source,
+            field,
+            entity=wandb.entity,
+            project=wandb.project,
+            mode=None,
+            url=self._url(wandb.url, source, "$.artifacts.wandb.url"),
+        )
+
+    def _add_host_checkpoints(self, hints: HostAnalytics, ckpt: HostCheckpoints | None) -> None:
+        source = ANALYTICS_NAME
+        if ckpt is not None and ckpt.enabled is False:
+            return
+        ckpt = ckpt or HostCheckpoints()
+        base = (
+            self._add_checkpoint_dir(
+                ckpt.relative_path, source, "$.artifacts.checkpoints.relative_path"
+            )
+            or self._add_checkpoint_dir(ckpt.directory, source, "$.artifacts.checkpoints.directory")
+            or self._add_checkpoint_dir(hints.checkpoints_dir, source, "$.checkpoints_dir")
+        )
+        named: list[tuple[str, str | None]] = [
+            (f"$.artifacts.checkpoints.files[{i}]", f) for i, f in enumerate(ckpt.files or ())
+        ]
+        named += [
+            ("$.artifacts.checkpoints.final_checkpoint", ckpt.final_checkpoint),
+            ("$.artifacts.checkpoints.best_checkpoint", ckpt.best_checkpoint),
+        ]
+        for field, value in named:
+            if value is None:
+                continue
+            joined = value if base is None or base.path == "." else f"{base.path}/{value}"
+            hinted = self.path(joined, source, field)
+            if hinted is not None:
+                self.checkpoints.append(hinted)
+
+    def _add_checkpoint_dir(self, value: str | None, source: str, field: str) -> HintedPath | None:
+        hinted = self.path(value, source, field)
+        if hinted is not None:
+            self.checkpoint_dirs.append(hinted)
+        return hinted
+
+    def _add_wandb(
+        self,
+        value: str,
+        source: str,
+        field: str,
+        *,
+        entity: str | None,
+        project: str | None,
+        mode: WandbMode | None,
+        url: str | None,
+    ) -> None:
+        parts = value.split("/")
+        if len(parts) == 4 and parts[2] == "runs":
+            parts = [parts[0], parts[1], parts[3]]
+        if len(parts) > 3 or not all(parts):
+            self.warn(
+                source,
+                field,
+                f"{_shorten(value)} is not a W&B run id or path",
+                'give "<id>", "<project>/<id>" or "<entity>/<project>/<id>"',
+            )
+            return
+        run_id = parts[-1]
+        if len(parts) >= 2:
+            project = parts[-2]
+        if len(parts) == 3:
+            entity = parts[0]
+        for label, text in (("run id", run_id), ("project", project), ("entity", entity)):
+            if text is not None and (_BAD_ID_CHARS.search(text) or len(text) > 128):
+                self.warn(
+                    source,
+                    field,
+                    f"W&B {label} {_shorten(text)} has characters W&B does not allow",
+                    "use letters, digits, '-', '_' and '.' only (at most 128)",
+                )
+                return
+        if any(run.run_id == run_id for run in self.wandb):
+            return
+        self.wandb.append(HintedWandb(run_id, entity, project, mode, url, source, field))
+
+    def _url(self, value: str | None, source: str, field: str) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            problem = f"{_shorten(value)} is not an http(s) URL"
+            self.warn(source, field, problem, "give the run page URL")
+            return None
+        if parts.username or parts.password:
+            self.warn(
+                source,
+                field,
+                "URL contains credentials; it was not stored",
+                "give the run page URL without user name or password",
+            )
+            return None
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def wandb_url(entity: str, project: str, run_id: str) -> str:
+    """The run page on the public W&B server."""
+    return f"{_WANDB_BASE}/{entity}/{project}/runs/{run_id}"
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+class _NotRegular(Exception):
+    pass
+
+
+def _read_small(path: str) -> bytes:
+    """Read a regular file of at most :data:`MAX_HINT_BYTES`; never blocks on a FIFO."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _NotRegular
+        if info.st_size > MAX_HINT_BYTES:
+            raise _TooLarge(info.st_size)
+        chunks = []
+        remaining = MAX_HINT_BYTES + 1
+        while remaining > 0:
+            chunk = os.read(fd, remaining)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > MAX_HINT_BYTES:
+            raise _TooLarge(len(data))
+        return data
+    finally:
+        os.close(fd)
+
+
+def _structure_lenient(
+    cls: type, raw: dict[str, Any], path: str, warn: Callable[[str, str, str], None]
+) -> Any:
+    """Structure ``raw`` into ``cls`` field by field; a bad field is a warning and left None."""
+    attrs.resolve_types(cls)
+    values: dict[str, Any] = {}
+    for field in attrs.fields(cls):
+        if field.name not in raw or raw[field.name] is None:
+            continue
+        value = raw[field.name]
+        where = f"{path}.{field.name}"
+        expect = field.metadata.get("expect", "a valid value")
+        nested = _attrs_class(field.type)
+        if nested is not None:
+            if isinstance(value, dict):
+                values[field.name] = _structure_lenient(nested, value, where, warn)
+            else:
+                warn(where, f"expected an object, got {_type_name(value)}", f"set it to {expect}")
+            continue
+        if isinstance(value, list):
+            value = _items(value, where, expect, warn)
+        elif isinstance(value, str) and len(value) > MAX_STRING_CHARS:
+            warn(
+                where,
+                f"string of {len(value):,} characters is longer than the"
+                f" {MAX_STRING_CHARS:,}-character limit",
+                f"set it to {expect}",
+            )
+            continue
+        try:
+            values[field.name] = _converter.structure(value, field.type)
+        except Exception as exc:  # cattrs raises exception groups of many kinds
+            warn(where, _describe(exc, value), f"set it to {expect}")
+    return cls(**values)
+
+
+def _items(
+    value: list[Any], where: str, expect: str, warn: Callable[[str, str, str], None]
+) -> list[Any]:
+    """Keep the string items of a list (up to the limit); warn about the others."""
+    if len(value) > MAX_LIST_ITEMS:
+        warn(
+            where,
+            f"list of {len(value):,} items is longer than the {MAX_LIST_ITEMS:,}-item limit;"
+            " the rest was ignored",
+            "list fewer items",
+        )
+        value = value[:MAX_LIST_ITEMS]
+    kept = []
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            problem = f"expected a string, got {_type_name(item)}"
+            warn(f"{where}[{index}]", problem, f"give {expect}")
+        elif len(item) > MAX_STRING_CHARS:
+            warn(
+                f"{where}[{index}]",
+                f"string of {len(item):,} characters is longer than the"
+                f" {MAX_STRING_CHARS:,}-character limit",
+                f"give {expect}",
+            )
+        else:
+            kept.append(item)
+    return kept
+
+
+def _attrs_class(tp: Any) -> type | None:
+    for candidate in (tp, *get_args(tp)):
+        if isinstance(candidate, type) and attrs.has(candidate):
+            return candidate
+    return None
+
+
+def _describe(exc: Exception, value: Any) -> str:
+    if isinstance(exc, cattrs.BaseValidationError):
+        text = "; ".join(m.rsplit(" @ ", 1)[0] for m in cattrs.transform_error(exc))
+    elif "not in literal" in str(exc):
+        text = "not one of the allowed values"
+    else:
+        text = str(exc)
+    return f"{text}: {_shorten(json.dumps(value, default=str))}"
+
+
+def _type_name(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    names |= {int: "an integer", float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _shorten(value: str, limit: int = 80) -> str:
+    return value if len(value) <= limit else f"{value[: limit - 5]}...{value[-4:]}"
