@@ -1,0 +1,76 @@
+"""Offline W&B runs written by the installed ``wandb`` itself, for the sync and tab tests.
+
+``wandb.init`` starts a service process, so runs are written by a subprocess: nothing of
+wandb lingers in the test process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+_WRITER = """
+import json, sys, time, wandb
+out, steps, step_pause = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+run = wandb.init(
+    project="fastpath-tests", dir=out, mode="offline", name="demo-run", tags=["test"],
+    config={"lr": 0.001, "optimizer": {"name": "adam", "betas": [0.9, 0.999]}, "seed": 7},
+)
+print(json.dumps({"folder": run.dir.rsplit("/files", 1)[0], "id": run.id}), flush=True)
+for step in range(steps):
+    run.log({"loss": 1.0 / (step + 1), "reward": step * 0.5, "eval/score": step % 7})
+    if step_pause:
+        time.sleep(step_pause)
+run.finish()
+"""
+
+
+def wandb_env(home: Path) -> dict[str, str]:
+    """An environment for a wandb subprocess that keeps its caches under ``home``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env.update(
+        HOME=str(home),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        WANDB_SILENT="true",
+    )
+    return env
+
+
+def write_offline_run(run_dir: Path, *, steps: int = 20, home: Path | None = None) -> Path:
+    """Write a finished offline run under ``run_dir/wandb``; return its ``offline-run-*`` folder."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    home = home or run_dir.parent / "wandb-home"
+    home.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _WRITER, str(run_dir), str(steps), "0"],
+        env=wandb_env(home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return Path(json.loads(done.stdout.splitlines()[0])["folder"])
+
+
+def copy_run(source_run_dir: Path, dest_run_dir: Path) -> Path:
+    """Copy a written run (a run directory) and return the copy's ``offline-run-*`` folder."""
+    shutil.copytree(source_run_dir, dest_run_dir, symlinks=True)
+    return next((dest_run_dir / "wandb").glob("offline-run-*"))
+
+
+def start_live_run(run_dir: Path, *, steps: int, step_pause: float, home: Path) -> subprocess.Popen:
+    """Start a run that keeps logging; the first stdout line (JSON) names its folder."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(run_dir), str(steps), str(step_pause)],
+        env=wandb_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
