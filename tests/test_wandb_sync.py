@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import stat
 import sys
 import textwrap
@@ -15,7 +14,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-from aiohttp import web
 
 from gui_fastpath.wandb.credentials import Credentials, CredentialStore
 from gui_fastpath.wandb.sync import (
@@ -27,7 +25,7 @@ from gui_fastpath.wandb.sync import (
     retry_due,
 )
 from gui_fastpath.wandb.sync_queue import SyncQueue, backoff_delay, default_queue_path
-from wandb_offline_runs import copy_run, write_offline_run
+from wandb_support import HangingServer, closed_port, copy_run, write_offline_run
 
 KEY = "fakekey0" * 5 + "sync"
 
@@ -64,46 +62,6 @@ def folder(written_run, tmp_path, home) -> Path:
 @pytest.fixture
 def queue(home) -> SyncQueue:
     return SyncQueue(redact=lambda text: text.replace(KEY, "[redacted]"))
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class HangingServer:
-    """A loopback HTTP server that answers ``/`` (or not) and never answers anything else."""
-
-    def __init__(self, *, answer_root: bool) -> None:
-        self.answer_root = answer_root
-        self.release = asyncio.Event()
-        self.hits = 0
-        self.url = ""
-        self._runner: web.AppRunner | None = None
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        self.hits += 1
-        if self.answer_root and request.path == "/":
-            return web.Response(text="W&B-ish")
-        await self.release.wait()
-        return web.Response(status=503)
-
-    async def __aenter__(self) -> HangingServer:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.release.set()
-        assert self._runner is not None
-        await self._runner.cleanup()
 
 
 FAKE_WANDB = textwrap.dedent(

@@ -1,4 +1,5 @@
-"""Offline W&B runs written by the installed ``wandb`` itself, for the sync and tab tests.
+"""Test support for the W&B parts: offline runs written by the installed ``wandb`` itself,
+and loopback servers that are down or hang.
 
 ``wandb.init`` starts a service process, so runs are written by a subprocess: nothing of
 wandb lingers in the test process.
@@ -6,12 +7,16 @@ wandb lingers in the test process.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
+
+from aiohttp import web
 
 _WRITER = """
 import json, sys, time, wandb
@@ -74,3 +79,45 @@ def start_live_run(run_dir: Path, *, steps: int, step_pause: float, home: Path) 
         stderr=subprocess.DEVNULL,
         text=True,
     )
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class HangingServer:
+    """A loopback HTTP server that answers ``/`` (or not) and never answers anything else."""
+
+    def __init__(self, *, answer_root: bool) -> None:
+        self.answer_root = answer_root
+        self.release = asyncio.Event()
+        self.hits = 0
+        self.paths: list[str] = []
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self.hits += 1
+        self.paths.append(request.path)
+        if self.answer_root and request.path == "/":
+            return web.Response(text="W&B-ish")
+        await self.release.wait()
+        return web.Response(status=503)
+
+    async def __aenter__(self) -> HangingServer:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release.set()
+        assert self._runner is not None
+        await self._runner.cleanup()
