@@ -275,3 +275,22 @@ async def test_200_mb_of_stdout_arrive_complete_and_in_order(tmp_path):
     assert sup.stderr_log.read_text().splitlines() == [
         f"block {i} written" for i in range(megabytes)
     ]
+
+
+async def test_progress_inferred_from_tensorboard_and_checkpoints(tmp_path):
+    from gui_fastpath.manifest import read_manifest
+
+    run_dir = tmp_path / "quiet-run"
+    sup = Supervisor(worker("artifacts_only"), run_dir, scan_interval_s=0.05)
+    final = await sup.run()
+    assert final.state is RunState.COMPLETED, final
+    running = [e.progress for e in sup.events if e.state is RunState.RUNNING]
+    assert (running[0].step, running[0].source) == (100, "tensorboard")
+    checkpoint = next(p for p in running if p.last_checkpoint)
+    assert (checkpoint.step, checkpoint.source) == (200, "checkpoint")
+    assert checkpoint.last_checkpoint == "checkpoints/ckpt_200.pt"
+    assert (running[-1].step, running[-1].source) == (300, "tensorboard")
+    manifest = read_manifest(run_dir)
+    assert manifest.logs.stdout == "logs/worker.stdout.log"
+    assert [c.path for c in manifest.checkpoints] == ["checkpoints/ckpt_200.pt"]
+    assert manifest.tensorboard.log_dir == "tensorboard"

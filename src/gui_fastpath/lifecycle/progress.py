@@ -2,8 +2,8 @@
 
 The worker's own heartbeats (stdout or sidecar) win; steps inferred from TensorBoard or
 checkpoint names are used only while the worker has reported none, since they may count
-in other units. The step rate is the worker's if it sends one, else measured over a
-sliding window.
+in other units, and only ever move forward (the newest of the two sources). The step
+rate is the worker's if it sends one, else measured over a sliding window.
 """
 
 from __future__ import annotations
@@ -47,8 +47,10 @@ class ProgressTracker:
                 if not self._worker_steps:
                     self._samples.clear()  # inferred steps may count in other units
                 self._worker_steps = True
-            if worker or not self._worker_steps:
+            if worker:
                 self._record_step(sample.step, now, source)
+            elif not self._worker_steps and sample.step > (self._current.step or -1):
+                self._record_step(sample.step, now, source)  # inferred steps only move on
         if worker and sample.steps_per_s is not None:
             self._reported_rate = sample.steps_per_s
         changes = {

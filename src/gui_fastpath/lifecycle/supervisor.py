@@ -50,7 +50,7 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 def default_manifest_refresher(run_dir: Path) -> Any:
     """``gui_fastpath.manifest.update_manifest(run_dir).manifest``, imported on first use."""
-    from gui_fastpath.manifest import update_manifest  # type: ignore[attr-defined]
+    from gui_fastpath.manifest import update_manifest
 
     return update_manifest(run_dir).manifest
 
@@ -373,6 +373,9 @@ class Supervisor:
     def _infer_progress(self, manifest: Any) -> None:
         now = time.monotonic()
         changed = False
+        heartbeat = getattr(manifest, "heartbeat", None)
+        if heartbeat and self._heartbeat_path is not None:
+            self._heartbeat_path = self.run_dir / heartbeat  # the worker's hint names it
         checkpoints = getattr(manifest, "checkpoints", ())
         if checkpoints and checkpoints[0].path != self._newest_checkpoint:
             newest = checkpoints[0]
