@@ -1,0 +1,261 @@
+"""The event source for a GUI on the same machine as the runs: no server in between.
+
+Runs and manifests come from the runs watcher (:mod:`gui_fastpath.watch`); lifecycle events
+from following each run's ``lifecycle.jsonl``, woken by a small ``watchfiles.awatch`` of its
+own (tuned for latency: a heartbeat reaches subscribers within tens of milliseconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import watchfiles
+
+from gui_fastpath.bridge._hub import (
+    EventHub,
+    GlobalSubscription,
+    RunSubscription,
+    SubscriberDroppedError,
+)
+from gui_fastpath.bridge._lifecycle_tail import LifecycleTail, read_lifecycle_range
+from gui_fastpath.bridge.events import (
+    BadRunIdError,
+    BridgeEvent,
+    GlobalCursor,
+    RunCursor,
+    RunSummary,
+    validate_run_id,
+)
+from gui_fastpath.lifecycle import LIFECYCLE_NAME
+
+__all__ = ["LocalEventSource", "RunEventsFactory"]
+
+_log = logging.getLogger(__name__)
+
+RunEventsFactory = Callable[[Path], AsyncIterable[Any]]
+"""``runs_root -> async iterable`` of watcher events (or tuples of them); each event has
+``to_dict()`` with ``type`` ``run_appeared``/``manifest_changed``/``run_removed``. The seam
+tests replace; the default is :class:`gui_fastpath.watch.RunsWatcher`."""
+
+
+class LocalEventSource:
+    """Runs under ``runs_root`` and their events, straight from disk.
+
+    Starts on first use (or ``await start()``); ``await close()`` stops the watchers. All
+    methods must be called from the same asyncio loop (a qasync loop is fine).
+    """
+
+    def __init__(
+        self,
+        runs_root: str | os.PathLike[str],
+        *,
+        poll_ms: int | None = None,
+        queue_size: int = 1024,
+        run_events: RunEventsFactory | None = None,
+    ) -> None:
+        self.runs_root = Path(runs_root)
+        self._poll_ms = poll_ms
+        self._run_events = run_events or self._default_run_events
+        self._hub = EventHub(read_lifecycle_range, queue_size=queue_size)
+        self._tails: dict[str, LifecycleTail] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stop = asyncio.Event()
+        self._start_lock = asyncio.Lock()
+        self._started = False
+
+    @property
+    def epoch(self) -> str:
+        """This source's epoch (part of every event id it issues)."""
+        return self._hub.epoch
+
+    async def start(self) -> None:
+        """Read the runs already there and start following changes (idempotent)."""
+        async with self._start_lock:
+            if not self._started:
+                await self._start()
+                self._started = True
+
+    async def list_runs(self) -> list[RunSummary]:
+        """Every run under the root with its latest state, sorted by run id."""
+        await self.start()
+        return self._hub.summaries()
+
+    async def subscribe(
+        self, run_id: str | None = None, last_event_id: str | None = None
+    ) -> AsyncIterator[BridgeEvent]:
+        """Events of one run (or, with ``run_id=None``, of the list of runs) after
+        ``last_event_id``; a subscriber that falls behind catches up from disk."""
+        subscription = await self.open_subscription(run_id, last_event_id)
+        try:
+            while True:
+                try:
+                    item = await subscription.next()
+                except SubscriberDroppedError:
+                    _log.info("subscriber of %s fell behind; resuming", run_id or "all runs")
+                    subscription.close()
+                    subscription = self._reopen(run_id, subscription)
+                    continue
+                if item is None:  # pragma: no cover - no timeout given
+                    continue
+                yield item[0]
+                if isinstance(subscription, RunSubscription) and subscription.ended:
+                    return
+        finally:
+            subscription.close()
+
+    async def open_subscription(
+        self, run_id: str | None, last_event_id: str | None
+    ) -> RunSubscription | GlobalSubscription:
+        """A raw subscription (the SSE server's entry point); raises ``BadRunIdError`` or
+        ``BadEventIdError`` for bad input."""
+        if run_id is not None:
+            validate_run_id(run_id)
+        cursor_text = last_event_id or None
+        await self.start()
+        if run_id is None:
+            cursor = GlobalCursor.parse(cursor_text) if cursor_text else None
+            return self._hub.subscribe_all(cursor)
+        run_cursor = RunCursor.parse(cursor_text) if cursor_text else None
+        return self._hub.subscribe_run(run_id, self.runs_root / run_id, run_cursor)
+
+    def _reopen(
+        self, run_id: str | None, old: RunSubscription | GlobalSubscription
+    ) -> RunSubscription | GlobalSubscription:
+        if isinstance(old, GlobalSubscription):
+            return self._hub.subscribe_all(old.cursor)
+        assert run_id is not None
+        return self._hub.subscribe_run(run_id, self.runs_root / run_id, old.cursor)
+
+    async def close(self) -> None:
+        """Stop following the runs (idempotent); open subscriptions simply go quiet."""
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def __aenter__(self) -> LocalEventSource:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _start(self) -> None:
+        if not self.runs_root.is_dir():
+            raise FileNotFoundError(
+                f"runs root {self.runs_root} is not a directory: create it or pass the "
+                "directory the trainer writes runs into"
+            )
+        # The journal watcher is armed (synchronously, on its task's first step) before
+        # the initial read, so no append can fall between the two.
+        changes = self._lifecycle_changes()
+        self._tasks.append(asyncio.create_task(self._follow_lifecycle(changes)))
+        await asyncio.sleep(0)
+        for run_id, run_dir, tail, events in await asyncio.to_thread(self._initial_runs):
+            if not self._hub.knows(run_id):
+                self._tails[run_id] = tail
+                self._hub.add_run(run_id, run_dir, events)
+        self._tasks.append(asyncio.create_task(self._follow_runs()))
+
+    def _initial_runs(self) -> list[tuple[str, Path, LifecycleTail, list[dict[str, Any]]]]:
+        found = []
+        for entry in sorted(os.scandir(self.runs_root), key=lambda e: e.name):
+            if not _is_run_dir(entry):
+                continue
+            tail = LifecycleTail(Path(entry.path))
+            found.append((entry.name, Path(entry.path), tail, tail.read()))
+        return found
+
+    def _lifecycle_changes(self) -> AsyncIterator[set[tuple[watchfiles.Change, str]]]:
+        root = str(self.runs_root)
+
+        def is_journal(_change: watchfiles.Change, path: str) -> bool:
+            return _run_of(root, path) is not None
+
+        polling = self._poll_ms is not None
+        return watchfiles.awatch(
+            self.runs_root,
+            watch_filter=is_journal,
+            debounce=50,
+            step=5,
+            stop_event=self._stop,
+            force_polling=polling,
+            poll_delay_ms=self._poll_ms or 300,
+        )
+
+    async def _follow_lifecycle(
+        self, changes: AsyncIterator[set[tuple[watchfiles.Change, str]]]
+    ) -> None:
+        root = str(self.runs_root)
+        async for batch in changes:
+            for run_id in sorted({_run_of(root, path) or "" for _, path in batch} - {""}):
+                run_dir = self.runs_root / run_id
+                if run_dir.is_dir():
+                    self._ensure_run(run_id, run_dir)
+                    self._hub.publish_lifecycle(run_id, self._tails[run_id].read())
+
+    async def _follow_runs(self) -> None:
+        async for item in self._run_events(self.runs_root):
+            for event in item if isinstance(item, tuple) else (item,):
+                self._apply_run_event(event.to_dict())
+
+    def _apply_run_event(self, event: dict[str, Any]) -> None:
+        kind, run_id = event.get("type"), str(event.get("run_id", ""))
+        try:
+            validate_run_id(run_id)
+        except BadRunIdError:
+            return
+        if kind in ("run_appeared", "manifest_changed"):
+            self._ensure_run(run_id, self.runs_root / run_id)
+            changes = tuple(event.get("changes", ()))
+            self._hub.publish_artifacts(run_id, event.get("manifest"), changes)
+        elif kind == "run_removed":
+            self._tails.pop(run_id, None)
+            self._hub.remove_run(run_id)
+        elif kind == "run_scan_failed":
+            _log.warning("run %s: %s", run_id, event.get("error"))
+
+    def _ensure_run(self, run_id: str, run_dir: Path) -> None:
+        if not self._hub.knows(run_id):
+            tail = self._tails[run_id] = LifecycleTail(run_dir)
+            self._hub.add_run(run_id, run_dir, tail.read())
+
+    def _default_run_events(self, root: Path) -> AsyncIterable[Any]:
+        from gui_fastpath.watch import RunsWatcher
+
+        return RunsWatcher(root, poll_ms=self._poll_ms, stop_event=self._stop)
+
+
+def _is_run_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        validate_run_id(entry.name)
+        return entry.is_dir()
+    except (BadRunIdError, OSError):
+        return False
+
+
+def _run_of(root: str, path: str) -> str | None:
+    """The run whose journal ``path`` is, or which ``path`` is (a new run directory's
+    journal can be written before the directory is watched, so its creation counts)."""
+    head, name = os.path.split(path)
+    if head == root:
+        run_id = name
+    elif name == LIFECYCLE_NAME and os.path.dirname(head) == root:
+        run_id = os.path.basename(head)
+    else:
+        return None
+    try:
+        return validate_run_id(run_id)
+    except BadRunIdError:
+        return None

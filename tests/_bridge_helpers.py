@@ -1,0 +1,90 @@
+"""Shared pieces of the bridge tests: journal writers, a watcher seam, waiting helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from gui_fastpath.lifecycle import LifecycleJournal, Progress, RunLifecycleEvent, RunState
+
+
+def append_events(run_dir: Path, count: int, *, message: str | None = None) -> list[int]:
+    """Append ``count`` RUNNING heartbeats to the run's journal; returns their seqs."""
+    with LifecycleJournal(run_dir, fsync=False) as journal:
+        seqs = []
+        for _ in range(count):
+            seq = journal.last_seq + 1
+            state = RunState.STARTED if seq == 1 else RunState.RUNNING
+            journal.append(
+                RunLifecycleEvent(
+                    run_id=run_dir.name,
+                    state=state,
+                    timestamp=time.time(),
+                    seq=seq,
+                    progress=Progress(step=seq * 10),
+                    message=message,
+                )
+            )
+            seqs.append(seq)
+        return seqs
+
+
+@attrs.frozen
+class FakeRunEvent:
+    """Stands for a watcher event: only ``to_dict()`` is used by the bridge."""
+
+    payload: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.payload)
+
+
+class FakeRunEvents:
+    """The ``run_events`` seam of LocalEventSource: tests push watcher events by hand."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[FakeRunEvent] = asyncio.Queue()
+
+    def __call__(self, root: Path) -> AsyncIterator[FakeRunEvent]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[FakeRunEvent]:
+        while True:
+            yield await self.queue.get()
+
+    def manifest_changed(self, run_id: str, changes: tuple[str, ...] = ("checkpoints",)) -> None:
+        manifest = {"run_id": run_id, "checkpoints": [{"path": "checkpoints/a.pt"}]}
+        self.queue.put_nowait(
+            FakeRunEvent(
+                {
+                    "type": "manifest_changed",
+                    "run_id": run_id,
+                    "manifest": manifest,
+                    "changes": list(changes),
+                }
+            )
+        )
+
+    def run_removed(self, run_id: str) -> None:
+        self.queue.put_nowait(FakeRunEvent({"type": "run_removed", "run_id": run_id}))
+
+
+async def wait_until(
+    condition: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0, what: str = ""
+) -> None:
+    """Poll ``condition`` on the loop until true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await asyncio.sleep(0.005)

@@ -1,0 +1,167 @@
+"""LocalEventSource: replay, live following, resume, removal and slow consumers, on disk."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from _bridge_helpers import FakeRunEvents, append_events, wait_until
+from gui_fastpath.bridge import BadEventIdError, BadRunIdError, LocalEventSource, RunEventSource
+from gui_fastpath.bridge.events import RunCursor
+
+pytestmark = pytest.mark.timeout(30)
+
+
+@pytest.fixture
+def runs_root(tmp_path):
+    root = tmp_path / "runs"
+    (root / "run-a").mkdir(parents=True)
+    return root
+
+
+@pytest.fixture
+async def source(runs_root):
+    watcher = FakeRunEvents()
+    src = LocalEventSource(runs_root, run_events=watcher)
+    src.watcher = watcher  # type: ignore[attr-defined]
+    yield src
+    await src.close()
+
+
+async def take(iterator, count):
+    return [await anext(iterator) for _ in range(count)]
+
+
+async def test_is_a_run_event_source(source):
+    assert isinstance(source, RunEventSource)
+
+
+async def test_replays_history_then_follows_appends(source, runs_root):
+    run = runs_root / "run-a"
+    append_events(run, 3)
+    events = source.subscribe("run-a")
+    first = await take(events, 3)
+    assert [e.data["seq"] for e in first] == [1, 2, 3]
+    assert {e.kind for e in first} == {"lifecycle"}
+    assert first[0].data["state"] == "STARTED"
+    append_events(run, 2)
+    live = await take(events, 2)
+    assert [e.data["seq"] for e in live] == [4, 5]
+    assert live[-1].id == f"l5-a0-{source.epoch}"
+    await events.aclose()
+
+
+async def test_resume_from_an_id_gives_exactly_the_missed_events(source, runs_root):
+    run = runs_root / "run-a"
+    append_events(run, 5)
+    events = source.subscribe("run-a")
+    seen = await take(events, 2)
+    await events.aclose()
+    append_events(run, 3)
+    resumed = source.subscribe("run-a", seen[-1].id)
+    rest = await take(resumed, 6)
+    assert [e.data["seq"] for e in rest] == [3, 4, 5, 6, 7, 8]
+    await resumed.aclose()
+
+
+async def test_long_history_beyond_the_recent_window_is_read_from_disk(source, runs_root):
+    run = runs_root / "run-a"
+    append_events(run, 1500)  # ~300 kB: the start reads only the last 64 kB
+    await source.start()
+    summary = (await source.list_runs())[0]
+    assert (summary.run_id, summary.seq, summary.state) == ("run-a", 1500, "RUNNING")
+    events = source.subscribe("run-a")
+    got = await take(events, 1500)
+    assert [e.data["seq"] for e in got] == list(range(1, 1501))
+    await events.aclose()
+
+
+async def test_artifacts_snapshot_first_then_changes(source, runs_root):
+    append_events(runs_root / "run-a", 1)
+    source.watcher.manifest_changed("run-a", ("tensorboard.event_files",))
+    source.watcher.manifest_changed("run-a", ("checkpoints",))
+    await source.start()
+    await wait_until(lambda: source.watcher.queue.empty(), what="watcher events applied")
+    events = source.subscribe("run-a")
+    got = await take(events, 2)
+    assert [e.kind for e in got] == ["artifacts", "lifecycle"]
+    assert got[0].data["changes"] == ["checkpoints"]  # the current manifest stands for all
+    source.watcher.manifest_changed("run-a", ("wandb",))
+    live = await anext(events)
+    assert (live.kind, live.data["changes"]) == ("artifacts", ["wandb"])
+    assert RunCursor.parse(live.id).artifacts > RunCursor.parse(got[0].id).artifacts
+    await events.aclose()
+
+
+async def test_run_that_appears_later_is_followed(source, runs_root):
+    events = source.subscribe("run-b")
+    pending = asyncio.ensure_future(anext(events))
+    await source.start()
+    append_events(runs_root / "run-b", 2)
+    first = await pending
+    assert (first.run_id, first.data["seq"]) == ("run-b", 1)
+    await events.aclose()
+
+
+async def test_removed_run_ends_its_stream(source, runs_root):
+    append_events(runs_root / "run-a", 1)
+    events = source.subscribe("run-a")
+    await take(events, 1)
+    source.watcher.run_removed("run-a")
+    removed = await anext(events)
+    assert (removed.kind, removed.data) == ("run_removed", {"run_id": "run-a"})
+    with pytest.raises(StopAsyncIteration):
+        await anext(events)
+    assert await source.list_runs() == []
+
+
+async def test_all_runs_stream_lists_then_follows(source, runs_root):
+    append_events(runs_root / "run-a", 1)
+    events = source.subscribe(None)
+    snapshot = await anext(events)
+    assert snapshot.kind == "runs"
+    assert [r["run_id"] for r in snapshot.data["runs"]] == ["run-a"]
+    append_events(runs_root / "run-a", 1)
+    update = await anext(events)
+    assert (update.kind, update.run_id, update.data["seq"]) == ("run", "run-a", 2)
+    await events.aclose()
+    append_events(runs_root / "run-a", 1)
+    resumed = source.subscribe(None, update.id)
+    again = await anext(resumed)
+    assert (again.kind, again.data["seq"]) == ("run", 3)
+    await resumed.aclose()
+
+
+async def test_slow_consumer_catches_up_without_loss(runs_root, caplog):
+    source = LocalEventSource(runs_root, run_events=FakeRunEvents(), queue_size=4)
+    events = source.subscribe("run-a")
+    append_events(runs_root / "run-a", 1)
+    assert (await anext(events)).data["seq"] == 1
+    append_events(runs_root / "run-a", 40)  # overflows the queue of 4 while nobody reads
+    await wait_until(lambda: source._hub.summaries()[0].seq == 41)
+    with caplog.at_level(logging.INFO, logger="gui_fastpath.bridge.local"):
+        rest = await take(events, 40)
+    assert [e.data["seq"] for e in rest] == list(range(2, 42))
+    assert "subscriber of run-a fell behind; resuming" in caplog.text
+    await events.aclose()
+    await source.close()
+
+
+@pytest.mark.parametrize("bad", ["..", "a/b", ".hidden", "x" * 200, ""])
+async def test_bad_run_ids_are_refused(source, bad):
+    with pytest.raises(BadRunIdError, match="is not a run directory name"):
+        await anext(source.subscribe(bad))
+
+
+async def test_bad_event_id_is_refused(source):
+    with pytest.raises(BadEventIdError, match="reconnect without Last-Event-ID"):
+        await anext(source.subscribe("run-a", "lifecycle:3"))
+
+
+async def test_missing_runs_root_names_it(tmp_path):
+    source = LocalEventSource(tmp_path / "nope")
+    with pytest.raises(FileNotFoundError, match="nope is not a directory"):
+        await source.list_runs()
+    await source.close()
