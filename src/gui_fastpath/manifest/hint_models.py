@@ -23,18 +23,24 @@ __all__ = [
 _PATH = "a path relative to the run directory"
 
 
-def _expect(text: str) -> dict[str, str]:
-    """Field metadata: the expected value, as the fix of a warning ("set it to <text>")."""
-    return {"expect": text}
+def _expect(text: str, *, path: bool = False) -> dict[str, object]:
+    """Field metadata: the expected value, used as the fix of a warning ("set it to <text>").
+
+    ``path`` marks fields holding relative paths: their JSON Schema forbids absolute
+    paths and ``..``.
+    """
+    return {"expect": text, "path": path}
+
+
+def _path(example: str) -> dict[str, object]:
+    return _expect(f'{_PATH}, e.g. "{example}"', path=True)
 
 
 @attrs.frozen
 class SeedHints:
     """``artifacts_manifest.json``: what a worker says about its own artifacts."""
 
-    tensorboard_dir: str | None = attrs.field(
-        default=None, metadata=_expect(f'{_PATH}, e.g. "tensorboard"')
-    )
+    tensorboard_dir: str | None = attrs.field(default=None, metadata=_path("tensorboard"))
     """TensorBoard log directory."""
     wandb_run_id: str | None = attrs.field(
         default=None, metadata=_expect('a W&B run id or path, e.g. "entity/project/abc123"')
@@ -53,28 +59,20 @@ class SeedHints:
     )
     """W&B project, when not given in ``wandb_run_id``."""
     checkpoints: tuple[str, ...] | None = attrs.field(
-        default=None, metadata=_expect(f"a list of paths, each {_PATH}")
+        default=None, metadata=_expect(f"a list of paths, each {_PATH}", path=True)
     )
     """Checkpoint files or directories."""
-    checkpoints_dir: str | None = attrs.field(
-        default=None, metadata=_expect(f'{_PATH}, e.g. "checkpoints"')
-    )
+    checkpoints_dir: str | None = attrs.field(default=None, metadata=_path("checkpoints"))
     """A directory whose entries are checkpoints."""
     worker_type: str | None = attrs.field(
         default=None, metadata=_expect('a worker name, e.g. "cleanrl"')
     )
     """The worker that produced the run."""
-    stdout_log: str | None = attrs.field(
-        default=None, metadata=_expect(f'{_PATH}, e.g. "stdout.log"')
-    )
+    stdout_log: str | None = attrs.field(default=None, metadata=_path("stdout.log"))
     """The worker's standard output log."""
-    stderr_log: str | None = attrs.field(
-        default=None, metadata=_expect(f'{_PATH}, e.g. "stderr.log"')
-    )
+    stderr_log: str | None = attrs.field(default=None, metadata=_path("stderr.log"))
     """The worker's standard error log."""
-    heartbeat_file: str | None = attrs.field(
-        default=None, metadata=_expect(f'{_PATH}, e.g. "heartbeat.json"')
-    )
+    heartbeat_file: str | None = attrs.field(default=None, metadata=_path("heartbeat.json"))
     """A JSON file the worker rewrites with its progress."""
 
 
@@ -84,13 +82,9 @@ class HostTensorBoard:
 
     enabled: bool | None = attrs.field(default=None, metadata=_expect("true or false"))
     """False means the worker did not log to TensorBoard."""
-    relative_path: str | None = attrs.field(
-        default=None, metadata=_expect(f'{_PATH}, e.g. "tensorboard"')
-    )
+    relative_path: str | None = attrs.field(default=None, metadata=_path("tensorboard"))
     """TensorBoard log directory."""
-    log_dir: str | None = attrs.field(
-        default=None, metadata=_expect(f'{_PATH}, e.g. "tensorboard"')
-    )
+    log_dir: str | None = attrs.field(default=None, metadata=_path("tensorboard"))
     """TensorBoard log directory (older spelling of ``relative_path``)."""
 
 
@@ -125,24 +119,21 @@ class HostCheckpoints:
 
     enabled: bool | None = attrs.field(default=None, metadata=_expect("true or false"))
     """False means the worker wrote no checkpoints."""
-    relative_path: str | None = attrs.field(
-        default=None, metadata=_expect(f'{_PATH}, e.g. "checkpoints"')
-    )
+    relative_path: str | None = attrs.field(default=None, metadata=_path("checkpoints"))
     """The checkpoints directory."""
-    directory: str | None = attrs.field(
-        default=None, metadata=_expect(f'{_PATH}, e.g. "checkpoints"')
-    )
+    directory: str | None = attrs.field(default=None, metadata=_path("checkpoints"))
     """The checkpoints directory (older spelling of ``relative_path``)."""
     files: tuple[str, ...] | None = attrs.field(
-        default=None, metadata=_expect("a list of paths relative to the checkpoints directory")
+        default=None,
+        metadata=_expect("a list of paths relative to the checkpoints directory", path=True),
     )
     """Checkpoint files, relative to the checkpoints directory."""
     final_checkpoint: str | None = attrs.field(
-        default=None, metadata=_expect("a path relative to the checkpoints directory")
+        default=None, metadata=_expect("a path relative to the checkpoints directory", path=True)
     )
     """The last checkpoint, relative to the checkpoints directory."""
     best_checkpoint: str | None = attrs.field(
-        default=None, metadata=_expect("a path relative to the checkpoints directory")
+        default=None, metadata=_expect("a path relative to the checkpoints directory", path=True)
     )
     """The best checkpoint, relative to the checkpoints directory."""
 
@@ -153,7 +144,7 @@ class HostLogs:
 
     enabled: bool | None = attrs.field(default=None, metadata=_expect("true or false"))
     """False means the worker wrote no log files."""
-    relative_path: str | None = attrs.field(default=None, metadata=_expect(f'{_PATH}, e.g. "logs"'))
+    relative_path: str | None = attrs.field(default=None, metadata=_path("logs"))
     """The directory holding ``<worker>.stdout.log`` and ``<worker>.stderr.log``."""
 
 
@@ -165,7 +156,7 @@ class HostArtifacts:
     wandb: HostWandb | None = attrs.field(default=None, metadata=_expect("an object"))
     checkpoints: HostCheckpoints | None = attrs.field(default=None, metadata=_expect("an object"))
     logs: HostLogs | None = attrs.field(default=None, metadata=_expect("an object"))
-    logs_dir: str | None = attrs.field(default=None, metadata=_expect(f'{_PATH}, e.g. "logs"'))
+    logs_dir: str | None = attrs.field(default=None, metadata=_path("logs"))
     """The log directory (older spelling of ``logs.relative_path``)."""
 
 
@@ -181,15 +172,11 @@ class HostAnalytics:
     """The worker that produced the run."""
     artifacts: HostArtifacts | None = attrs.field(default=None, metadata=_expect("an object"))
     """What the worker wrote."""
-    tensorboard_dir: str | None = attrs.field(
-        default=None, metadata=_expect(f'{_PATH}, e.g. "tensorboard"')
-    )
+    tensorboard_dir: str | None = attrs.field(default=None, metadata=_path("tensorboard"))
     """Legacy flat form of ``artifacts.tensorboard.relative_path``."""
     wandb_run_path: str | None = attrs.field(
         default=None, metadata=_expect('a W&B run path, e.g. "entity/project/abc123"')
     )
     """Legacy flat form of ``artifacts.wandb.run_path``."""
-    checkpoints_dir: str | None = attrs.field(
-        default=None, metadata=_expect(f'{_PATH}, e.g. "checkpoints"')
-    )
+    checkpoints_dir: str | None = attrs.field(default=None, metadata=_path("checkpoints"))
     """Legacy flat form of ``artifacts.checkpoints.relative_path``."""

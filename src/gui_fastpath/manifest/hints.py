@@ -7,12 +7,13 @@ the fields that are fine are still used.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import stat
 from collections.abc import Callable
-from typing import Any, get_args
+from typing import Any, get_args, get_origin
 from urllib.parse import urlsplit, urlunsplit
 
 import attrs
@@ -27,7 +28,7 @@ from gui_fastpath.manifest.hint_models import (
     SeedHints,
 )
 from gui_fastpath.manifest.model import ManifestWarning, WandbMode
-from gui_fastpath.manifest.paths import UnsafePath, is_inside, relative_posix
+from gui_fastpath.manifest.paths import RunRoot, UnsafePath, relative_posix
 
 __all__ = [
     "ANALYTICS_NAME",
@@ -104,13 +105,13 @@ _converter = strict_converter(forbid_extra_keys=False)
 _SEED_FIELDS = {f.name for f in attrs.fields(SeedHints)}
 
 
-def read_hints(run_dir: str, run_real: str, present: dict[str, bool]) -> Hints:
+def read_hints(run: RunRoot, present: dict[str, bool]) -> Hints:
     """Read and validate the hint files of ``run_dir``.
 
     ``present`` maps each hint file name found in the run directory to whether it is a
-    symlink; ``run_real`` is the real path of the run directory.
+    symlink.
     """
-    builder = _HintsBuilder(run_dir, run_real)
+    builder = _HintsBuilder(run)
     for name, model in ((HINTS_NAME, SeedHints), (ANALYTICS_NAME, HostAnalytics)):
         if name not in present:
             continue
@@ -128,9 +129,8 @@ def read_hints(run_dir: str, run_real: str, present: dict[str, bool]) -> Hints:
 
 
 class _HintsBuilder:
-    def __init__(self, run_dir: str, run_real: str) -> None:
-        self.run_dir = run_dir
-        self.run_real = run_real
+    def __init__(self, run: RunRoot) -> None:
+        self.run = run
         self.sources: list[str] = []
         self.warnings: list[ManifestWarning] = []
         self.worker_type: str | None = None
@@ -166,8 +166,8 @@ class _HintsBuilder:
 
     def load_json(self, name: str, *, is_symlink: bool) -> Any:
         """The parsed JSON object of a hint file, or None after a warning."""
-        path = os.path.join(self.run_dir, name)
-        if is_symlink and not is_inside(self.run_real, path):
+        path = os.path.join(self.run.path, name)
+        if is_symlink and not self.run.holds(path):
             self.warn(
                 name,
                 "$",
@@ -248,7 +248,7 @@ class _HintsBuilder:
         except UnsafePath as exc:
             self.warn(source, field, exc.problem, exc.fix)
             return None
-        if not is_inside(self.run_real, os.path.join(self.run_dir, rel)):
+        if not self.run.keeps_inside(rel):
             self.warn(
                 source,
                 field,
@@ -468,22 +468,21 @@ def _structure_lenient(
     cls: type, raw: dict[str, Any], path: str, warn: Callable[[str, str, str], None]
 ) -> Any:
     """Structure ``raw`` into ``cls`` field by field; a bad field is a warning and left None."""
-    attrs.resolve_types(cls)
     values: dict[str, Any] = {}
-    for field in attrs.fields(cls):
-        if field.name not in raw or raw[field.name] is None:
+    for field in _fields(cls):
+        name = field.name
+        if name not in raw or raw[name] is None:
             continue
-        value = raw[field.name]
-        where = f"{path}.{field.name}"
-        expect = field.metadata.get("expect", "a valid value")
-        nested = _attrs_class(field.type)
-        if nested is not None:
+        value = raw[name]
+        where = f"{path}.{name}"
+        expect = field.expect
+        if field.nested is not None:
             if isinstance(value, dict):
-                values[field.name] = _structure_lenient(nested, value, where, warn)
+                values[name] = _structure_lenient(field.nested, value, where, warn)
             else:
                 warn(where, f"expected an object, got {_type_name(value)}", f"set it to {expect}")
             continue
-        if isinstance(value, list):
+        if field.is_list and isinstance(value, list):
             value = _items(value, where, expect, warn)
         elif isinstance(value, str) and len(value) > MAX_STRING_CHARS:
             warn(
@@ -494,7 +493,7 @@ def _structure_lenient(
             )
             continue
         try:
-            values[field.name] = _converter.structure(value, field.type)
+            values[name] = _converter.structure(value, field.type)
         except Exception as exc:  # cattrs raises exception groups of many kinds
             warn(where, _describe(exc, value), f"set it to {expect}")
     return cls(**values)
@@ -527,6 +526,31 @@ def _items(
         else:
             kept.append(item)
     return kept
+
+
+@attrs.frozen
+class _Field:
+    name: str
+    type: Any
+    expect: str
+    nested: type | None
+    is_list: bool
+
+
+@functools.cache
+def _fields(cls: type) -> tuple[_Field, ...]:
+    """The fields of a hint class, with what ``_structure_lenient`` needs to know of each."""
+    attrs.resolve_types(cls)
+    return tuple(
+        _Field(
+            name=field.name,
+            type=field.type,
+            expect=field.metadata.get("expect", "a valid value"),
+            nested=_attrs_class(field.type),
+            is_list=any(get_origin(arg) is tuple for arg in (field.type, *get_args(field.type))),
+        )
+        for field in attrs.fields(cls)
+    )
 
 
 def _attrs_class(tp: Any) -> type | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 
-__all__ = ["MAX_PATH_CHARS", "UnsafePath", "is_inside", "relative_posix"]
+__all__ = ["MAX_PATH_CHARS", "RunRoot", "UnsafePath", "is_inside", "relative_posix"]
 
 MAX_PATH_CHARS = 1024
 """Longest relative path accepted from a hint file."""
@@ -62,6 +63,43 @@ def is_inside(run_real: str, path: str) -> bool:
     """
     real = os.path.realpath(path)
     return real == run_real or real.startswith(run_real.rstrip(os.sep) + os.sep)
+
+
+class RunRoot:
+    """A run directory for containment checks; its real path is worked out only when needed."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._real: str | None = None
+
+    @property
+    def real(self) -> str:
+        """``os.path.realpath`` of the run directory (computed once)."""
+        if self._real is None:
+            self._real = os.path.realpath(self.path)
+        return self._real
+
+    def holds(self, path: str) -> bool:
+        """Whether ``path`` (e.g. a symlink met while scanning) resolves inside the run."""
+        return is_inside(self.real, path)
+
+    def keeps_inside(self, rel: str) -> bool:
+        """Whether a :func:`relative_posix` path stays inside the run directory.
+
+        Costs one ``lstat`` per component; ``realpath`` only if a component is a symlink.
+        """
+        current = self.path
+        for part in rel.split("/"):
+            if part == ".":
+                continue
+            current = os.path.join(current, part)
+            try:
+                mode = os.lstat(current).st_mode
+            except OSError:
+                return True  # nothing there (yet): nothing to follow
+            if stat.S_ISLNK(mode):
+                return self.holds(os.path.join(self.path, rel))
+        return True
 
 
 def _shorten(value: str, limit: int = 80) -> str:

@@ -34,7 +34,7 @@ from gui_fastpath.manifest.model import (
     TensorBoardArtifacts,
     WandbRun,
 )
-from gui_fastpath.manifest.paths import is_inside
+from gui_fastpath.manifest.paths import RunRoot
 from gui_fastpath.manifest.steps import parse_step
 from gui_fastpath.manifest.store import TEMP_PREFIX
 
@@ -66,6 +66,9 @@ _ORBAX_TMP = ".orbax-checkpoint-tmp-"
 _EVENT_PREFIX = "events.out.tfevents."
 _WANDB_RUN_DIR = re.compile(r"^(offline-)?run-(\d{8}_\d{6})-(.+)$")
 _STDOUT, _STDERR = "stdout.log", "stderr.log"
+_NOT_SCANNED = frozenset({"archive"})
+"""Top-level directories left out: ``archive/`` holds event files moved out of TensorBoard's
+reach on purpose (``gui-fastpath archive``)."""
 HEARTBEAT_NAME = "heartbeat.json"
 """The worker's progress sidecar file at the top of the run directory."""
 MAX_DEPTH = 16
@@ -134,22 +137,19 @@ class _RunScanner:
 
     def __init__(self, run_dir: str) -> None:
         self.run_dir = run_dir
-        self._run_real: str | None = None
+        self.run = RunRoot(run_dir)
         self.warnings: list[ManifestWarning] = []
-        self.events: list[EventFile] = []
+        self.events: list[tuple[str, str, int, float]] = []
+        """Event files as (path, directory, size, mtime)."""
         self.checkpoints: dict[str, Checkpoint] = {}
         self.wandb: list[_FoundWandb] = []
         self.entries = 0
         self.truncated = False
         self.checkpoint_dir_hints: frozenset[str] = frozenset()
         self.top_files: set[str] = set()
+        self.log_dir = "logs"
+        self.log_names: list[str] | None = None
         self.has_tensorboard_dir = False
-
-    @property
-    def run_real(self) -> str:
-        if self._run_real is None:
-            self._run_real = os.path.realpath(self.run_dir)
-        return self._run_real
 
     def warn(self, source: str, field: str, problem: str, fix: str) -> None:
         self.warnings.append(ManifestWarning(source, field, problem, fix))
@@ -163,8 +163,9 @@ class _RunScanner:
         except OSError as exc:
             raise RunDirError(_one_line("run directory", self.run_dir, exc)) from None
         present = {e.name: e.is_symlink() for e in top if e.name in (HINTS_NAME, ANALYTICS_NAME)}
-        hints = read_hints(self.run_dir, self.run_real, present) if present else Hints()
+        hints = read_hints(self.run, present) if present else Hints()
         self.checkpoint_dir_hints = frozenset(h.path for h in hints.checkpoint_dirs)
+        self.log_dir = hints.log_dir.path if hints.log_dir is not None else "logs"
         for entry in top:
             name = entry.name
             if name == MANIFEST_NAME or name.startswith(TEMP_PREFIX) or name in present:
@@ -172,7 +173,8 @@ class _RunScanner:
             if entry.is_symlink():
                 self._symlink(entry, name)
             elif entry.is_dir(follow_symlinks=False):
-                self._top_dir(entry)
+                if name not in _NOT_SCANNED and not name.startswith("."):
+                    self._top_dir(entry)
             else:
                 self.top_files.add(name)
                 self._file(entry, name, "", in_checkpoint_dir=False)
@@ -234,6 +236,8 @@ class _RunScanner:
     def _walk(self, path: str, rel: str, depth: int) -> None:
         """Any directory: event files, checkpoint files, and checkpoint directories."""
         entries = self._list(path, rel)
+        if rel == self.log_dir:
+            self.log_names = [e.name for e in entries]
         if any(e.name in _CHECKPOINT_MARKERS for e in entries):
             self._directory_checkpoint(path, rel, rel.rpartition("/")[2], entries)
             return
@@ -243,6 +247,8 @@ class _RunScanner:
             if entry.is_symlink():
                 self._symlink(entry, child)
             elif entry.is_dir(follow_symlinks=False):
+                if name.startswith("."):
+                    continue
                 if child in self.checkpoint_dir_hints:
                     self._checkpoint_dir(entry.path, child, depth + 1)
                 elif _NAMED_CHECKPOINT_DIR.match(name):
@@ -261,7 +267,7 @@ class _RunScanner:
         if name.startswith(_EVENT_PREFIX):
             info = _stat(entry)
             if info is not None:
-                self.events.append(EventFile(rel, parent or ".", info.st_size, info.st_mtime))
+                self.events.append((rel, parent or ".", info.st_size, info.st_mtime))
         elif name.endswith(_CHECKPOINT_DIR_SUFFIXES if in_checkpoint_dir else CHECKPOINT_SUFFIXES):
             info = _stat(entry)
             if info is not None:
@@ -280,7 +286,7 @@ class _RunScanner:
         )
         if not relevant:
             return
-        if not is_inside(self.run_real, entry.path):
+        if not self.run.holds(entry.path):
             self.warn(
                 rel,
                 "$",
@@ -408,7 +414,7 @@ class _RunScanner:
                 self._wandb_dir(entry.path, child, nested=True)
 
     def _check_wandb_link(self, entry: os.DirEntry[str], rel: str) -> None:
-        if not is_inside(self.run_real, entry.path):
+        if not self.run.holds(entry.path):
             self.warn(
                 rel,
                 "$",
@@ -505,17 +511,21 @@ class _RunScanner:
         if hinted is not None:
             log_dir = hinted.path
         elif self.events or self.has_tensorboard_dir:
-            dirs = [e.run for e in self.events]
+            dirs = [directory for _, directory, _, _ in self.events]
             if self.has_tensorboard_dir:
                 dirs.append("tensorboard")
             log_dir = _common_dir(dirs)
         else:
             return None
         prefix = "" if log_dir == "." else f"{log_dir}/"
-        inside = [e for e in self.events if e.path.startswith(prefix)]
-        if len(inside) < len(self.events):
-            outside = sorted(e.path for e in self.events if not e.path.startswith(prefix))
-            assert hinted is not None
+        files = []
+        outside = []
+        for path, directory, size, mtime in sorted(self.events):
+            if path.startswith(prefix):
+                files.append(EventFile(path, _relative_dir(directory, log_dir), size, mtime))
+            else:
+                outside.append(path)
+        if outside and hinted is not None:
             self.warn(
                 hinted.source,
                 hinted.field,
@@ -523,24 +533,14 @@ class _RunScanner:
                 f" {log_dir!r}, e.g. {outside[0]!r}",
                 "point tensorboard_dir at the directory that holds all event files",
             )
-        files = tuple(
-            sorted(
-                (attrs.evolve(e, run=_relative_dir(e.run, log_dir)) for e in inside),
-                key=lambda e: e.path,
-            )
-        )
-        return TensorBoardArtifacts(log_dir=log_dir, event_files=files)
+        return TensorBoardArtifacts(log_dir=log_dir, event_files=tuple(files))
 
     def _logs(self, hints: Hints) -> Logs:
-        log_dir = hints.log_dir.path if hints.log_dir is not None else "logs"
-        names: list[str] = []
-        if hints.stdout is None or hints.stderr is None:
-            listing = os.path.join(self.run_dir, log_dir)
-            try:
-                with os.scandir(listing) as it:
-                    names = sorted(e.name for e in it if not e.is_dir())
-            except OSError:
-                names = []
+        log_dir = self.log_dir
+        names = self.log_names
+        if names is None and (hints.stdout is None or hints.stderr is None):
+            names = [e.name for e in self._list(os.path.join(self.run_dir, log_dir), log_dir)]
+        names = sorted(names or ())
         prefix = "" if log_dir == "." else f"{log_dir}/"
 
         def pick(hint: HintedPath | None, plain: str) -> str | None:
@@ -592,9 +592,13 @@ def _is_grouping_dir(name: str, entries: list[os.DirEntry[str]]) -> bool:
 
 
 def _local_time(stamp: str) -> float | None:
-    """W&B names run folders by local start time, ``YYYYmmdd_HHMMSS``."""
+    """W&B names run folders by local start time, ``YYYYmmdd_HHMMSS`` (digits, checked)."""
+    year, month, day = int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8])
+    hour, minute, second = int(stamp[9:11]), int(stamp[11:13]), int(stamp[13:15])
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 62):
+        return None
     try:
-        return time.mktime(time.strptime(stamp, "%Y%m%d_%H%M%S"))
+        return time.mktime((year, month, day, hour, minute, second, 0, 0, -1))
     except (ValueError, OverflowError):
         return None
 
