@@ -384,7 +384,7 @@ class _HintsBuilder:
             self.warn(
                 source,
                 field,
-                f"{_shorten(value)} is not a W&B run id or path",
+                f"{_shorten(value)!r} is not a W&B run id or path",
                 'give "<id>", "<project>/<id>" or "<entity>/<project>/<id>"',
             )
             return
@@ -398,7 +398,7 @@ class _HintsBuilder:
                 self.warn(
                     source,
                     field,
-                    f"W&B {label} {_shorten(text)} has characters W&B does not allow",
+                    f"W&B {label} {_shorten(text)!r} is too long or has characters W&B refuses",
                     "use letters, digits, '-', '_' and '.' only (at most 128)",
                 )
                 return
@@ -411,7 +411,7 @@ class _HintsBuilder:
             return None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            problem = f"{_shorten(value)} is not an http(s) URL"
+            problem = f"{_shorten(value)!r} is not an http(s) URL"
             self.warn(source, field, problem, "give the run page URL")
             return None
         if parts.username or parts.password:
@@ -482,7 +482,10 @@ def _structure_lenient(
             else:
                 warn(where, f"expected an object, got {_type_name(value)}", f"set it to {expect}")
             continue
-        if field.is_list and isinstance(value, list):
+        if field.is_list:
+            if not isinstance(value, list):
+                warn(where, f"expected an array, got {_type_name(value)}", f"set it to {expect}")
+                continue
             value = _items(value, where, expect, warn)
         elif isinstance(value, str) and len(value) > MAX_STRING_CHARS:
             warn(

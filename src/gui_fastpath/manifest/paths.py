@@ -44,7 +44,7 @@ def relative_posix(value: str) -> str:
     if posix.startswith(("/", "~")) or _DRIVE.match(posix):
         raise UnsafePath(
             f"absolute path {_shorten(value)} is not allowed",
-            "give the path relative to the run directory, e.g. 'tensorboard'",
+            "give the path relative to the run directory",
         )
     parts = [part for part in posix.split("/") if part not in ("", ".")]
     if ".." in parts:
