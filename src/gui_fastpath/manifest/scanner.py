@@ -130,6 +130,8 @@ class _FoundWandb:
     wandb_file: str | None
     synced: bool
     started_at: float | None
+    copied_latest: bool = False
+    """A ``latest-run`` folder that is a copy, not a symlink; dropped if the original is here."""
 
 
 class _RunScanner:
@@ -437,8 +439,9 @@ class _RunScanner:
             names.add(entry.name)
             if entry.name.startswith("run-") and entry.name.endswith(".wandb"):
                 wandb_file, file_id = f"{rel}/{entry.name}", entry.name[4:-6]
+        copied_latest = run_id is None
         if run_id is None:  # a copied latest-run folder: the id is in the file name
-            if file_id is None or any(found.run_id == file_id for found in self.wandb):
+            if file_id is None:
                 return
             run_id = file_id
             offline = True
@@ -451,13 +454,24 @@ class _RunScanner:
             )
         synced = wandb_file is not None and f"run-{file_id}.wandb.synced" in names
         self.wandb.append(
-            _FoundWandb(run_id, bool(offline), rel, wandb_file, synced or not offline, started_at)
+            _FoundWandb(
+                run_id,
+                bool(offline),
+                rel,
+                wandb_file,
+                synced or not offline,
+                started_at,
+                copied_latest,
+            )
         )
 
     def _wandb_runs(self, hints: Hints) -> tuple[WandbRun, ...]:
         runs = []
+        originals = {found.run_id for found in self.wandb if not found.copied_latest}
         found_ids = set()
         for found in sorted(self.wandb, key=_newest_wandb):
+            if found.copied_latest and (found.run_id in originals or found.run_id in found_ids):
+                continue
             found_ids.add(found.run_id)
             hint = next((h for h in hints.wandb if h.run_id == found.run_id), None)
             entity = hint.entity if hint else None
