@@ -349,3 +349,12 @@ def test_scan_is_pure(tmp_path):
 def test_run_id_is_the_folder_name_even_with_a_trailing_slash(tmp_path):
     (tmp_path / "01JABC").mkdir()
     assert scan_run(f"{tmp_path}/01JABC/").run_id == "01JABC"
+
+
+def test_many_problems_in_one_file_are_summed_up(tmp_path):
+    run = tmp_path / "r"
+    run.mkdir()
+    _hint(run, {"checkpoints": [f"missing_{i}.pt" for i in range(30)]})
+    m = scan_run(run)
+    assert len(m.warnings) == scanner.MAX_WARNINGS_PER_SOURCE + 1
+    assert m.warnings[-1].problem == "10 more problems not shown"

@@ -267,7 +267,7 @@ class _HintsBuilder:
         for index, value in enumerate(hints.checkpoints or ()):
             hinted = self.path(value, source, f"$.checkpoints[{index}]")
             if hinted is not None:
-                self.checkpoints.append(hinted)
+                self._add_checkpoint(hinted)
         self._add_checkpoint_dir(hints.checkpoints_dir, source, "$.checkpoints_dir")
         self.stdout = self.stdout or self.path(hints.stdout_log, source, "$.stdout_log")
         self.stderr = self.stderr or self.path(hints.stderr_log, source, "$.stderr_log")
@@ -358,7 +358,11 @@ class _HintsBuilder:
             joined = value if base is None or base.path == "." else f"{base.path}/{value}"
             hinted = self.path(joined, source, field)
             if hinted is not None:
-                self.checkpoints.append(hinted)
+                self._add_checkpoint(hinted)
+
+    def _add_checkpoint(self, hinted: HintedPath) -> None:
+        if all(known.path != hinted.path for known in self.checkpoints):
+            self.checkpoints.append(hinted)
 
     def _add_checkpoint_dir(self, value: str | None, source: str, field: str) -> HintedPath | None:
         hinted = self.path(value, source, field)

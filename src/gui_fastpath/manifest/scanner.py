@@ -71,6 +71,8 @@ _NOT_SCANNED = frozenset({"archive"})
 reach on purpose (``gui-fastpath archive``)."""
 HEARTBEAT_NAME = "heartbeat.json"
 """The worker's progress sidecar file at the top of the run directory."""
+MAX_WARNINGS_PER_SOURCE = 20
+"""More warnings about one file are summed up in one last warning."""
 MAX_DEPTH = 16
 MAX_ENTRIES = 200_000
 """A run directory scan stops (with a warning) after this many entries."""
@@ -193,7 +195,7 @@ class _RunScanner:
             logs=self._logs(hints),
             heartbeat=self._existing(hints.heartbeat, HEARTBEAT_NAME),
             hints=hints.sources,
-            warnings=(*hints.warnings, *self.warnings),
+            warnings=_capped((*hints.warnings, *self.warnings)),
         )
 
     def _top_dir(self, entry: os.DirEntry[str]) -> None:
@@ -584,6 +586,25 @@ class _RunScanner:
             "give the path of a file the worker writes, relative to the run directory",
         )
         return None
+
+
+def _capped(warnings: tuple[ManifestWarning, ...]) -> tuple[ManifestWarning, ...]:
+    """At most :data:`MAX_WARNINGS_PER_SOURCE` warnings a source, then one counting the rest."""
+    kept: list[ManifestWarning] = []
+    counts: dict[str, int] = {}
+    for warning in warnings:
+        counts[warning.source] = counts.get(warning.source, 0) + 1
+        if counts[warning.source] <= MAX_WARNINGS_PER_SOURCE:
+            kept.append(warning)
+    for source, count in counts.items():
+        if count > MAX_WARNINGS_PER_SOURCE:
+            more = count - MAX_WARNINGS_PER_SOURCE
+            kept.append(
+                ManifestWarning(
+                    source, "$", f"{more:,} more problems not shown", "fix the ones above first"
+                )
+            )
+    return tuple(kept)
 
 
 def _stat(entry: os.DirEntry[str]) -> os.stat_result | None:
