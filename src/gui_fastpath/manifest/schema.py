@@ -30,8 +30,9 @@ from gui_fastpath.manifest.paths import MAX_PATH_CHARS
 __all__ = ["DIALECT", "RELATIVE_PATH_PATTERN", "all_schemas", "schema_for"]
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
-RELATIVE_PATH_PATTERN = r"^(?![/\\~])(?![A-Za-z]:)(?!(.*[/\\])?\.\.([/\\]|$)).+$"
-"""Relative, no ``..`` component, no drive letter: what :func:`relative_posix` accepts."""
+RELATIVE_PATH_PATTERN = r"^(?![/\\~])(?![A-Za-z]:)(?!(.*[/\\])?\.\.([/\\]|$))[^\x00-\x1f]+$"
+"""Relative, no ``..`` component, no drive letter, no control characters: what
+:func:`~gui_fastpath.manifest.paths.relative_posix` accepts."""
 _MANIFEST_PATH_FIELDS = frozenset(
     {"path", "run", "log_dir", "directory", "wandb_file", "stdout", "stderr", "heartbeat", "hints"}
 )
