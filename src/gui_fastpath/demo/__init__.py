@@ -5,9 +5,18 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["DEMO_WORKER_ID", "demo_train_config"]
+from gui_fastpath.routing.declaration import FastPathWorker
+
+__all__ = ["DEMO_WORKER", "DEMO_WORKER_ID", "demo_train_config"]
 
 DEMO_WORKER_ID = "gui_fastpath_demo"
+
+DEMO_WORKER = FastPathWorker(
+    worker_id=DEMO_WORKER_ID,
+    display_name="Demo Q-learning (built in)",
+    total_steps_key="metadata.worker.total_steps",
+)
+"""Our own fast-path declaration, found like any worker's through ``gui_fastpath.workers``."""
 
 
 def demo_train_config(

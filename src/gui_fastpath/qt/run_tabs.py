@@ -47,6 +47,8 @@ class FastPathRunTabs(QObject):
         self.run_id = manifest.run_id
         self.manifest = manifest
         self.overview = RunOverviewTab(self.run_id, run_dir, parent)
+        # Lives as long as the run's main tab: when the host deletes it, this goes too.
+        self.setParent(self.overview)
         self.live = AnalyticsOnlyBanner(self.run_id, str(run_dir), parent)
         self.live.setWindowTitle("Live")
         factories = load_tab_factories() if factories is None else factories

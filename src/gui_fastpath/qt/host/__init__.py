@@ -1,0 +1,1 @@
+"""A reference host: the same extension points as MOSAIC, loading the plugin by entry points."""
