@@ -281,3 +281,56 @@ def _record_starts(data: bytes) -> list[int]:
         starts.append(pos)
         pos += 16 + struct.unpack_from("<Q", data, pos)[0]
     return starts
+
+
+def test_random_mix_matches_tensorboard(tmp_path):
+    """Many tags of equal length, every layout, metadata only on a tag's first tensor value."""
+    rng = np.random.default_rng(7)
+    simple_tags = [f"agent_{i:02d}/return" for i in range(12)]
+    tensor_tags = [f"agent_{i:02d}/t_loss" for i in range(6)]
+    dtypes = ("float32", "float64", "int32", "int64", "float16")
+    seen: set[str] = set()
+    events = []
+    for n in range(3000):
+        step = int(rng.choice([0, -3, n, n * 1000, 2**40 + n]))
+        kind = rng.integers(0, 10)
+        if kind < 5:
+            events.append(simple_event(str(rng.choice(simple_tags)), step, float(rng.normal())))
+        elif kind < 8:
+            tag = str(rng.choice(tensor_tags))
+            dtype = dtypes[tensor_tags.index(tag) % len(dtypes)]
+            value = tf2_value(tag, float(rng.integers(-50, 50)), dtype)
+            if tag in seen and rng.random() < 0.5:
+                value.ClearField("metadata")
+            seen.add(tag)
+            summary = summary_pb2.Summary(value=[value])
+            events.append(event_pb2.Event(wall_time=float(n), step=step, summary=summary))
+        elif kind < 9:
+            pair = [
+                summary_pb2.Summary.Value(tag=str(rng.choice(simple_tags)), simple_value=1.0),
+                summary_pb2.Summary.Value(tag="hist", histo=summary_pb2.HistogramProto(num=2)),
+            ]
+            summary = summary_pb2.Summary(value=pair)
+            events.append(event_pb2.Event(wall_time=float(n), step=step, summary=summary))
+        else:
+            events.append(event_pb2.Event(wall_time=float(n), step=step))
+    path = write_events(tmp_path, events)
+    assert _ours(path) == _accumulated(path)
+
+
+def test_bfloat16_and_typed_values(tmp_path):
+    bf16 = tf2_value("bf16", 0.0)
+    bf16.tensor.dtype = 14
+    bf16.tensor.tensor_content = struct.pack("<H", 0x3FC0)  # 1.5
+    half_typed = tf2_value("half", 0.0)
+    half_typed.tensor.dtype = 19
+    half_typed.tensor.ClearField("tensor_content")
+    half_typed.tensor.half_val.append(struct.unpack("<H", struct.pack("<e", -2.5))[0])
+    events = [
+        event_pb2.Event(wall_time=1.0, step=s, summary=summary_pb2.Summary(value=[v]))
+        for s in (1, 2)
+        for v in (bf16, half_typed)
+    ]
+    runs = read_scalars(write_events(tmp_path, events), strict=True)
+    assert runs["."]["bf16"].values.tolist() == [1.5, 1.5]
+    assert runs["."]["half"].values.tolist() == [-2.5, -2.5]

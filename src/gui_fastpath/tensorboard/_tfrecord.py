@@ -9,6 +9,7 @@ comparisons with the stored checksums then run over all records at once with num
 from __future__ import annotations
 
 import struct
+from itertools import pairwise
 
 import attrs
 import google_crc32c
@@ -53,18 +54,17 @@ def frame_records(buf: bytes) -> Frames:
     """Find the records in ``buf``; a torn record at the end is left for later, not an error."""
     size = len(buf)
     unpack_length = _u64.unpack_from
-    crc = _crc
     positions: list[int] = []
-    crcs: list[int] = []
-    add_position, add_crc = positions.append, crcs.append
+    add = positions.append
     pos = 0
     while pos + HEADER_SIZE <= size:
         end = pos + HEADER_SIZE + unpack_length(buf, pos)[0]
         if end + _FOOTER_SIZE > size:
             break
-        add_position(pos)
-        add_crc(crc(buf[pos + HEADER_SIZE : end]))
+        add(pos)
         pos = end + _FOOTER_SIZE
+    crc = _crc
+    crcs = [crc(buf[a + HEADER_SIZE : b - _FOOTER_SIZE]) for a, b in pairwise([*positions, pos])]
     tail_problem = _check_pending_header(buf, pos) if pos + HEADER_SIZE <= size else None
     starts = np.array(positions, dtype=np.int64)
     lengths = np.diff(starts, append=np.int64(pos)) - _OVERHEAD
@@ -89,11 +89,10 @@ def _check_pending_header(buf: bytes, pos: int) -> tuple[int, str, str] | None:
     return None
 
 
-def _gather_u32(raw: npt.NDArray[np.uint8], at: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
-    out = np.zeros(len(at), dtype=np.uint64)
-    for k in range(4):
-        out |= raw[at + k].astype(np.uint64) << np.uint64(8 * k)
-    return out
+def _gather_u32(buf: bytes, at: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+    """Little-endian uint32s at any byte offsets (a stride-1 view, unaligned reads)."""
+    view = np.ndarray((len(buf) - 3,), dtype="<u4", buffer=buf, strides=(1,))
+    return view[at].astype(np.uint64)
 
 
 def _masked(crcs: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -111,11 +110,10 @@ def _bad_records(
     """The first record whose header or data checksum is wrong, as (index, field, problem)."""
     if not len(starts):
         return None
-    raw = np.frombuffer(buf, dtype=np.uint8)
     unique, inverse = np.unique(lengths, return_inverse=True)
     expected = np.array([masked_crc32c(_u64.pack(int(n))) for n in unique], dtype=np.uint64)
-    bad_header = expected[inverse] != _gather_u32(raw, starts + 8)
-    bad_data = _masked(crcs) != _gather_u32(raw, starts + HEADER_SIZE + lengths)
+    bad_header = expected[inverse] != _gather_u32(buf, starts + 8)
+    bad_data = _masked(crcs) != _gather_u32(buf, starts + HEADER_SIZE + lengths)
     bad = np.flatnonzero(bad_header | bad_data)
     if not len(bad):
         return None
