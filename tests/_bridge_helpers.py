@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -75,13 +76,13 @@ class FakeRunEvents:
 
 
 async def wait_until(
-    condition: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0, what: str = ""
+    condition: Callable[[], object | Awaitable[object]], timeout: float = 10.0, what: str = ""
 ) -> None:
     """Poll ``condition`` on the loop until true; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
-        if not isinstance(result, bool):
+        if inspect.isawaitable(result):
             result = await result
         if result:
             return

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,7 @@ class LocalEventSource:
         queue_size: int = 1024,
         run_events: RunEventsFactory | None = None,
     ) -> None:
-        self.runs_root = Path(runs_root)
+        self.runs_root = Path(runs_root).absolute()
         self._poll_ms = poll_ms
         self._run_events = run_events or self._default_run_events
         self._hub = EventHub(read_lifecycle_range, queue_size=queue_size)
@@ -160,13 +160,26 @@ class LocalEventSource:
         # The journal watcher is armed (synchronously, on its task's first step) before
         # the initial read, so no append can fall between the two.
         changes = self._lifecycle_changes()
-        self._tasks.append(asyncio.create_task(self._follow_lifecycle(changes)))
+        self._tasks.append(self._spawn("lifecycle journals", self._follow_lifecycle(changes)))
         await asyncio.sleep(0)
         for run_id, run_dir, tail, events in await asyncio.to_thread(self._initial_runs):
             if not self._hub.knows(run_id):
                 self._tails[run_id] = tail
                 self._hub.add_run(run_id, run_dir, events)
-        self._tasks.append(asyncio.create_task(self._follow_runs()))
+        self._tasks.append(self._spawn("run directories", self._follow_runs()))
+
+    def _spawn(self, what: str, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception:
+                _log.exception(
+                    "%s: stopped following %s; events of that kind stop until restart",
+                    self.runs_root,
+                    what,
+                )
+
+        return asyncio.create_task(guarded())
 
     def _initial_runs(self) -> list[tuple[str, Path, LifecycleTail, list[dict[str, Any]]]]:
         found = []

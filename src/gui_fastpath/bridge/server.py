@@ -122,7 +122,8 @@ async def _stream(request: web.Request, run_id: str | None) -> web.StreamRespons
         while not settings.closing:
             item = await subscription.next(settings.heartbeat_s)
             if item is None:
-                await response.write(encode_comment())
+                if not settings.closing:
+                    await response.write(encode_comment())
                 continue
             event, payload = item
             await response.write(encode_message(event.kind, payload, event.id))
