@@ -334,3 +334,29 @@ def test_bfloat16_and_typed_values(tmp_path):
     runs = read_scalars(write_events(tmp_path, events), strict=True)
     assert runs["."]["bf16"].values.tolist() == [1.5, 1.5]
     assert runs["."]["half"].values.tolist() == [-2.5, -2.5]
+
+
+def test_mutated_payloads_with_valid_checksums_never_crash(tmp_path):
+    """Hostile records (valid framing, damaged protobuf) are skipped or read, never raise."""
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    rng = np.random.default_rng(11)
+    seeds = [
+        simple_event("loss", 123456, 0.5).SerializeToString(),
+        tf2_event("tf2/loss", 77, 2.0).SerializeToString(),
+        tf2_event("tf2/i", 5, 3, "int64").SerializeToString(),
+    ]
+    path = tmp_path / "events.out.tfevents.0.fuzz"
+    with path.open("wb") as f:
+        writer = RecordWriter(f)
+        for n in range(1500):
+            payload = bytearray(seeds[n % len(seeds)])
+            for _ in range(int(rng.integers(1, 4))):
+                payload[int(rng.integers(0, len(payload)))] = int(rng.integers(0, 256))
+            writer.write(bytes(payload))
+        writer.write(seeds[0])
+    reader = ScalarReader(path)
+    update = reader.poll()
+    assert reader.files[0].offset == path.stat().st_size  # read to the end
+    assert all(not p.stopped for p in update.problems)
+    assert reader.series(".", "loss").last == ScalarPoint(123456, 1.7e9, 0.5)
