@@ -83,7 +83,7 @@ def write_log(log_dir: Path, layout: str, size: int) -> tuple[Path, int]:
         for tag in TAGS:
             writer.add_event(_event(layout, tag, step, step * 0.001))
         step += 1
-        if step % 2048 == 0:
+        if step % 256 == 0:
             writer.flush()
             if path.stat().st_size >= size:
                 break
@@ -249,10 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mb", type=float, default=25.0, help="event file size (default 25)")
     parser.add_argument("--repeat", type=int, default=3, help="best of N (default 3)")
-    parser.add_argument("--quick", action="store_true", help="1 MB, one repetition (smoke test)")
+    parser.add_argument("--quick", action="store_true", help="256 KB, one repetition (smoke test)")
     parser.add_argument("--layout", choices=("simple_value", "tf2_tensor", "both"), default="both")
     args = parser.parse_args(argv)
-    size, repeat = (_MB, 1) if args.quick else (int(args.mb * _MB), args.repeat)
+    size, repeat = (_MB // 4, 1) if args.quick else (int(args.mb * _MB), args.repeat)
     layouts = ("simple_value", "tf2_tensor") if args.layout == "both" else (args.layout,)
     print(f"python {sys.version.split()[0]}; sizes in MB = 2**20 bytes")
     with tempfile.TemporaryDirectory(prefix="bench_event_reader_") as tmp:
