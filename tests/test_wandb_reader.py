@@ -19,17 +19,19 @@ import pytest
 
 from gui_fastpath.cli import main as cli_main
 from gui_fastpath.wandb import OfflineRunReader, list_runs
+from gui_fastpath.wandb._leveldb_log import BLOCK_SIZE, CHUNK_HEADER_SIZE
 
 pytestmark = pytest.mark.slow
 
 _WRITER = r"""
 import json, math, os, sys, time, wandb
-out, run_id, steps, pause, resume = sys.argv[1:6]
+out, run_id, steps, pause, resume, big = sys.argv[1:7]
 steps, pause = int(steps), float(pause)
 run = wandb.init(
     project="reader-tests", entity="tester", dir=out, mode="offline", id=run_id,
     resume=resume or None, name="reader-run", tags=["t1", "t2"], notes="written by a test",
-    config={"lr": 0.001, "optimizer": {"name": "adam", "betas": [0.9, 0.999]}, "seed": 7},
+    config={"lr": 0.001, "optimizer": {"name": "adam", "betas": [0.9, 0.999]}, "seed": 7,
+            "big": "x" * int(big)},
     settings=wandb.Settings(x_disable_stats=True),
 )
 print(json.dumps({"folder": run.dir.rsplit("/files", 1)[0]}), flush=True)
@@ -62,10 +64,13 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
-def _start(run_dir: Path, run_id: str, steps: int, pause: float = 0.0, resume: str = ""):
+def _start(
+    run_dir: Path, run_id: str, steps: int, pause: float = 0.0, resume: str = "", big: int = 0
+):
     run_dir.mkdir(parents=True, exist_ok=True)
+    args = [str(run_dir), run_id, str(steps), str(pause), resume, str(big)]
     return subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(run_dir), run_id, str(steps), str(pause), resume],
+        [sys.executable, "-c", _WRITER, *args],
         env=_env(run_dir.parent / "home"),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -74,8 +79,8 @@ def _start(run_dir: Path, run_id: str, steps: int, pause: float = 0.0, resume: s
     )
 
 
-def _write(run_dir: Path, run_id: str, steps: int, resume: str = "") -> Path:
-    proc = _start(run_dir, run_id, steps, resume=resume)
+def _write(run_dir: Path, run_id: str, steps: int, resume: str = "", big: int = 0) -> Path:
+    proc = _start(run_dir, run_id, steps, resume=resume, big=big)
     out, _ = proc.communicate(timeout=90)
     assert proc.returncode == 0
     folder = Path(json.loads(out.splitlines()[0])["folder"])
@@ -103,6 +108,8 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     """Runs written once per session: finished, killed mid-run, and resumed."""
     root = tmp_path_factory.mktemp("wandb-reader")
     found = {"finished": _write(root / "finished", "fin0001", 12)}
+    # Several blocks, and a config record longer than a block (FIRST, MIDDLE…, LAST chunks).
+    found["long"] = _write(root / "long", "lng0001", 300, big=70_000)
     killed = _start(root / "killed", "kil0001", 100_000, pause=0.002)
     try:
         folder = Path(json.loads(killed.stdout.readline())["folder"])  # type: ignore[union-attr]
@@ -142,7 +149,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-@pytest.mark.parametrize("name", ["finished", "killed", "resumed_first", "resumed_second"])
+@pytest.mark.parametrize("name", ["finished", "long", "killed", "resumed_first", "resumed_second"])
 def test_matches_wandb_core(runs, name):
     path = runs[name]
     snapshot = OfflineRunReader(path).read_all()
@@ -219,3 +226,155 @@ def test_cli_summary_text(runs, capsys):
 def test_cli_summary_without_runs(tmp_path, capsys):
     assert cli_main(["wandb", "summary", str(tmp_path)]) == 1
     assert f"no run-<id>.wandb file under {tmp_path}" in capsys.readouterr().err
+
+
+# -- the file as it is being written, cut or damaged -------------------------------------
+
+
+def _same_data(a, b) -> bool:
+    return (
+        [_jsonable(r) for r in a.history] == [_jsonable(r) for r in b.history]
+        and _jsonable(dict(a.summary)) == _jsonable(dict(b.summary))
+        and a.config == b.config
+        and a.exit == b.exit
+        and a.identity == b.identity
+        and a.console == b.console
+        and list(a.system) == list(b.system)
+    )
+
+
+@pytest.mark.timeout(60)
+def test_growing_file_is_read_in_pieces(runs, tmp_path):
+    """Appending the file in odd-sized pieces (cutting headers, payloads and multi-block
+    records) gives the same run as reading it whole, and each poll reads only new bytes."""
+    source = runs["long"].read_bytes()
+    whole = OfflineRunReader(runs["long"]).read_all()
+    assert whole.config["big"] == "x" * 70_000
+    target = tmp_path / "run-lng0001.wandb"
+    target.write_bytes(b"")
+    reader = OfflineRunReader(target)
+    assert not reader.poll() and reader.snapshot.state == "empty"
+    assert "is empty" in reader.snapshot.notes[0]
+    written, piece = 0, 1
+    with target.open("ab") as out:
+        while written < len(source):
+            out.write(source[written : written + piece])
+            out.flush()
+            written += piece
+            changes = reader.poll()
+            assert changes.bytes_read <= piece + BLOCK_SIZE
+            assert reader.snapshot.problems == ()
+            assert len(reader.snapshot.history) <= len(whole.history)
+            piece = piece * 3 % 9973 + 1
+    assert _same_data(reader.snapshot, whole)
+    assert reader.snapshot.pending_bytes == 0
+    assert not reader.poll() and reader.poll().bytes_read == 0
+
+
+@pytest.mark.parametrize("cut", [7 + 3, 7 + 7 + 5, BLOCK_SIZE + 2, 2 * BLOCK_SIZE + 100])
+def test_torn_tail_is_waited_for(runs, tmp_path, cut):
+    source = runs["long"].read_bytes()
+    target = tmp_path / "run-lng0001.wandb"
+    target.write_bytes(source[:cut])
+    reader = OfflineRunReader(target)
+    reader.poll()
+    torn = reader.snapshot
+    assert torn.problems == () and torn.pending_bytes > 0
+    assert "ends with an incomplete record" in " ".join(torn.notes)
+    with target.open("ab") as out:
+        out.write(source[cut:])
+    changes = reader.poll()
+    assert changes.history == len(reader.snapshot.history) - len(torn.history)
+    assert _same_data(reader.snapshot, OfflineRunReader(runs["long"]).read_all())
+
+
+def _chunk_offsets(data: bytes) -> list[int]:
+    """Offsets of every chunk header in a well-formed file."""
+    found, pos = [], CHUNK_HEADER_SIZE
+    while pos + CHUNK_HEADER_SIZE <= len(data):
+        left = BLOCK_SIZE - pos % BLOCK_SIZE
+        if left < CHUNK_HEADER_SIZE:
+            pos += left
+            continue
+        found.append(pos)
+        pos += CHUNK_HEADER_SIZE + int.from_bytes(data[pos + 4 : pos + 6], "little")
+    return found
+
+
+@pytest.mark.parametrize("damage", ["payload", "length"])
+def test_corrupt_chunk_is_reported_and_skipped(runs, tmp_path, damage):
+    data = bytearray(runs["long"].read_bytes())
+    assert len(data) > 4 * BLOCK_SIZE
+    chunk = next(o for o in _chunk_offsets(bytes(data)) if o > 2 * BLOCK_SIZE + 500)
+    if damage == "payload":
+        data[chunk + CHUNK_HEADER_SIZE + 2] ^= 0xFF
+    else:
+        data[chunk + 4 : chunk + 6] = (BLOCK_SIZE).to_bytes(2, "little")
+    target = tmp_path / "run-lng0001.wandb"
+    target.write_bytes(bytes(data))
+    snapshot = OfflineRunReader(target).read_all()
+    whole = OfflineRunReader(runs["long"]).read_all()
+    (problem,) = snapshot.problems
+    assert problem.path == target and problem.offset == chunk
+    assert f"{target} at byte {chunk}: corrupt data (" in str(problem)
+    assert f"skipped bytes {chunk}-{3 * BLOCK_SIZE - 1}" in str(problem)
+    steps = [row["_step"] for row in snapshot.history]
+    assert 0 < len(steps) < len(whole.history)
+    assert steps[-1] == whole.last_step and snapshot.exit == whole.exit
+    assert set(steps) < {row["_step"] for row in whole.history}
+
+
+def test_file_that_is_not_a_wandb_log(tmp_path):
+    target = tmp_path / "run-bad.wandb"
+    target.write_bytes(b"PK\x03\x04 certainly not a transaction log")
+    reader = OfflineRunReader(target)
+    reader.poll()
+    (problem,) = reader.snapshot.problems
+    assert problem.offset == 0 and "not a W&B transaction log" in problem.problem
+    assert "run-<id>.wandb" in problem.fix
+    assert not reader.poll()  # reported once
+
+
+def test_replaced_file_is_read_again(runs, tmp_path):
+    target = tmp_path / "run.wandb"
+    target.write_bytes(runs["finished"].read_bytes())
+    reader = OfflineRunReader(target)
+    reader.poll()
+    replacement = tmp_path / "next.wandb"
+    replacement.write_bytes(runs["resumed_first"].read_bytes())
+    os.replace(replacement, target)
+    changes = reader.poll()
+    assert changes.reset and changes.identity
+    assert reader.snapshot.identity is not None
+    assert reader.snapshot.identity.run_id == "res0001"
+    assert len(reader.snapshot.history) == 5
+
+
+@pytest.mark.timeout(90)
+def test_follows_a_live_run(tmp_path):
+    proc = _start(tmp_path / "live", "liv0001", 150, pause=0.01)
+    try:
+        folder = Path(json.loads(proc.stdout.readline())["folder"])  # type: ignore[union-attr]
+        reader = OfflineRunReader(folder / "run-liv0001.wandb")
+        seen: list[int] = []
+        total_read = 0
+
+        def grew() -> bool:
+            nonlocal total_read
+            changes = reader.poll()
+            total_read += changes.bytes_read
+            if changes.history:
+                seen.append(len(reader.snapshot.history))
+            return len(seen) >= 3
+
+        _wait_for(grew, what="three polls that found new rows")
+        assert proc.wait(timeout=60) == 0
+    finally:
+        _kill_group(proc)
+    changes = reader.poll()
+    total_read += changes.bytes_read
+    final = reader.snapshot
+    assert final.state == "finished" and len(final.history) == 150
+    assert seen == sorted(seen) and seen[0] < 150
+    assert total_read <= final.file_size + len(seen) * BLOCK_SIZE
+    assert _same_data(final, OfflineRunReader(final.path).read_all())

@@ -5,8 +5,8 @@ them item by item from Python dominates the cost of a large file. These views de
 item list as a *singular* message field, so the parser merges every item into one message
 whose repeated fields are the concatenated keys and values: two list reads per record.
 That is exact when every item has a one-part ``nested_key`` and no ``key`` (what wandb-core
-writes for logged metrics); :func:`flat_items` checks that and otherwise returns ``None``,
-and the caller decodes the record with wandb's own classes.
+writes for logged metrics): equal counts of keys and values and no ``key`` show it.
+Otherwise the caller decodes the record with wandb's own classes.
 
 The views are built at import from the installed wandb's ``Record`` descriptor, so field
 numbers always match it. Other record kinds stay raw bytes, decoded with wandb's classes.
@@ -19,7 +19,7 @@ from typing import Any
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from wandb.proto import wandb_internal_pb2
 
-__all__ = ["FastRecord", "RawRecord", "flat_items", "wandb_pb"]
+__all__ = ["FastRecord", "RawRecord", "wandb_pb"]
 
 wandb_pb: Any = wandb_internal_pb2
 """wandb's protobuf module (a star re-export per protobuf version, opaque to type checkers)."""
@@ -88,12 +88,3 @@ def _build() -> tuple[Any, Any]:
 FastRecord, RawRecord = _build()
 """``FastRecord``: history/summary as merged item lists, other kinds as raw bytes.
 ``RawRecord``: every kind as the raw bytes of its message."""
-
-
-def flat_items(items: Any) -> tuple[list[str], list[str]] | None:
-    """Keys and JSON values of merged items, or None when keys are not all one-part."""
-    keys = items.nested_key
-    values = items.value_json
-    if items.key or len(keys) != len(values):
-        return None
-    return list(keys), list(values)

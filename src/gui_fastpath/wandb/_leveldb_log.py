@@ -75,6 +75,8 @@ class LogReader:
         self._restart()
 
     def _restart(self) -> None:
+        self.bytes_read = 0
+        """Bytes read from the file so far (the cost of following it)."""
         self._pos = 0  # next byte to parse (a chunk header, or the file header at 0)
         self._record_start = 0  # offset of the first chunk of the record being assembled
         self._pending: list[bytes] = []
@@ -120,6 +122,7 @@ class LogReader:
                 data = os.pread(fd, want, self._pos)
                 if not data:
                     break
+                self.bytes_read += len(data)
                 consumed = self._parse(data, self._pos, payloads, offsets, problems)
                 if consumed == self._pos:  # waiting for the rest of a chunk
                     break
@@ -130,6 +133,7 @@ class LogReader:
 
     def _read_header(self, fd: int, problems: list[LogProblem]) -> bool:
         head = os.pread(fd, CHUNK_HEADER_SIZE, 0)
+        self.bytes_read += len(head)
         if len(head) < CHUNK_HEADER_SIZE:
             if head and not WANDB_HEADER.startswith(head):
                 self._fail(problems, f"starts with {head!r}, not the W&B header {WANDB_HEADER!r}")

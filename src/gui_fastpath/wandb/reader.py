@@ -54,6 +54,7 @@ class OfflineRunReader:
         """Read what was appended since the last call; return what changed."""
         with self._lock:
             before = self._snapshot
+            read_before = self._log.bytes_read
             batch = self._log.read_new()
             if batch.reset:
                 self._state = RunState(self._console_lines)
@@ -81,7 +82,7 @@ class OfflineRunReader:
                 exit="exit" in changed,
                 problems=tuple(problems),
                 reset=batch.reset,
-                bytes_read=max(0, after.file_size - before.file_size) if not batch.reset else 0,
+                bytes_read=self._log.bytes_read - (0 if batch.reset else read_before),
             )
 
     def read_all(self) -> RunSnapshot:
