@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import threading
 
 import attrs
 import pytest
@@ -20,6 +22,7 @@ from gui_fastpath.manifest import (
     manifest_to_dict,
     read_manifest,
     scan_run,
+    store,
     update_manifest,
     write_manifest,
 )
@@ -112,3 +115,79 @@ def test_diff_names_changed_parts():
     assert diff_manifests(old, new) == ("checkpoints",)
     assert diff_manifests(new, new) == ()
     assert diff_manifests(None, old) == ("run_id",)
+
+
+def test_a_failed_write_keeps_the_old_file_and_no_temp(tmp_path, monkeypatch):
+    run = _run(tmp_path)
+    update_manifest(run)
+    before = (run / MANIFEST_NAME).read_bytes()
+    (run / "checkpoints" / "step_3000.pt").write_bytes(b"z")
+
+    def crash(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="No space left"):
+        update_manifest(run)
+    assert (run / MANIFEST_NAME).read_bytes() == before
+    assert not [p for p in os.listdir(run) if p.startswith(TEMP_PREFIX)]
+
+
+def test_write_syncs_the_file_and_the_directory(tmp_path, monkeypatch):
+    run = _run(tmp_path)
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    write_manifest(run, scan_run(run))
+    assert len(synced) == 2
+    assert os.path.basename(synced[0]).startswith(TEMP_PREFIX)
+    assert synced[1] == str(run)
+
+
+def test_readers_never_see_a_partial_file(tmp_path):
+    run = _run(tmp_path)
+    write_manifest(run, scan_run(run))
+    base = scan_run(run)
+    stop = threading.Event()
+    seen: list[int] = []
+    failures: list[Exception] = []
+
+    def reader():
+        while not stop.is_set():
+            try:
+                manifest = read_manifest(run)
+                assert manifest is not None
+                seen.append(len(manifest.checkpoints))
+            except Exception as exc:
+                failures.append(exc)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for count in range(1, 200):
+            checkpoints = tuple(Checkpoint(f"c{i}.pt", i, 1.0) for i in range(count))
+            write_manifest(run, attrs.evolve(base, checkpoints=checkpoints))
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert failures == []
+    assert seen
+
+
+def test_run_removed_during_update_is_a_run_dir_error(tmp_path, monkeypatch):
+    run = _run(tmp_path)
+    real_scan = store.scan_run
+
+    def scan_then_remove(run_dir):
+        manifest = real_scan(run_dir)
+        shutil.rmtree(run_dir)
+        return manifest
+
+    monkeypatch.setattr(store, "scan_run", scan_then_remove)
+    with pytest.raises(RunDirError, match="run directory not found"):
+        update_manifest(run)

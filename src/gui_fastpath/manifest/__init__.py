@@ -6,6 +6,7 @@ from gui_fastpath.manifest.errors import ManifestError, RunDirError
 from gui_fastpath.manifest.model import (
     MANIFEST_NAME,
     SCHEMA_VERSION,
+    TEMP_PREFIX,
     ArtifactManifest,
     Checkpoint,
     EventFile,
@@ -16,7 +17,6 @@ from gui_fastpath.manifest.model import (
 )
 from gui_fastpath.manifest.scanner import iter_run_dirs, scan_root, scan_run
 from gui_fastpath.manifest.store import (
-    TEMP_PREFIX,
     ManifestUpdate,
     dumps_manifest,
     read_manifest,

@@ -12,6 +12,8 @@ import attrs
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "artifacts.json"
+TEMP_PREFIX = f".{MANIFEST_NAME}."
+"""Temporary files of an atomic ``artifacts.json`` write start with this; watchers ignore them."""
 
 WandbMode = Literal["offline", "online"]
 CheckpointKind = Literal["file", "directory"]

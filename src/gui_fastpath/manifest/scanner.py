@@ -25,6 +25,7 @@ from gui_fastpath.manifest.hints import (
 )
 from gui_fastpath.manifest.model import (
     MANIFEST_NAME,
+    TEMP_PREFIX,
     ArtifactManifest,
     Checkpoint,
     CheckpointKind,
@@ -36,7 +37,6 @@ from gui_fastpath.manifest.model import (
 )
 from gui_fastpath.manifest.paths import RunRoot
 from gui_fastpath.manifest.steps import parse_step
-from gui_fastpath.manifest.store import TEMP_PREFIX
 
 __all__ = [
     "CHECKPOINT_DIR_NAMES",

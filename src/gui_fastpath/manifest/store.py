@@ -11,12 +11,12 @@ import attrs
 
 from gui_fastpath.manifest.converter import manifest_from_dict, manifest_to_dict
 from gui_fastpath.manifest.diff import diff_manifests
-from gui_fastpath.manifest.errors import ManifestError
-from gui_fastpath.manifest.model import MANIFEST_NAME, ArtifactManifest
+from gui_fastpath.manifest.errors import ManifestError, RunDirError
+from gui_fastpath.manifest.model import MANIFEST_NAME, TEMP_PREFIX, ArtifactManifest
+from gui_fastpath.manifest.scanner import scan_run
 
 __all__ = [
     "MAX_MANIFEST_BYTES",
-    "TEMP_PREFIX",
     "ManifestUpdate",
     "dumps_manifest",
     "read_manifest",
@@ -24,8 +24,6 @@ __all__ = [
     "write_manifest",
 ]
 
-TEMP_PREFIX = f".{MANIFEST_NAME}."
-"""Temporary files of an atomic write start with this (watchers should ignore them)."""
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 """A larger ``artifacts.json`` is refused as invalid rather than read into memory."""
 
@@ -85,11 +83,10 @@ def write_manifest(run_dir: str | os.PathLike[str], manifest: ArtifactManifest) 
 def update_manifest(run_dir: str | os.PathLike[str]) -> ManifestUpdate:
     """Scan ``run_dir``, rewrite its ``artifacts.json`` if the content changed, say what changed.
 
-    Raises :class:`RunDirError` if the run directory is missing or unreadable, and
-    :class:`OSError` if ``artifacts.json`` cannot be written.
+    Raises :class:`RunDirError` if the run directory is missing or unreadable (also when
+    it is removed during the update), and :class:`OSError` if ``artifacts.json`` cannot be
+    written.
     """
-    from gui_fastpath.manifest.scanner import scan_run
-
     manifest = scan_run(run_dir)
     try:
         previous = read_manifest(run_dir)
@@ -97,7 +94,12 @@ def update_manifest(run_dir: str | os.PathLike[str]) -> ManifestUpdate:
         previous = None
     if previous is not None and previous.same_content(manifest):
         return ManifestUpdate(previous, previous, written=False, changes=())
-    written = write_manifest(run_dir, manifest)
+    try:
+        written = write_manifest(run_dir, manifest)
+    except FileNotFoundError:
+        if os.path.isdir(run_dir):
+            raise
+        raise RunDirError(f"run directory not found: {os.fspath(run_dir)}") from None
     return ManifestUpdate(manifest, previous, written, diff_manifests(previous, manifest))
 
 
