@@ -105,3 +105,21 @@ def test_console_script_end_to_end(run, tmp_path):
     )
     assert missing.returncode == 2
     assert missing.stderr.count("\n") == 1 and "run directory not found" in missing.stderr
+
+
+def test_unreadable_run_dir_message_when_running_as_root(tmp_path, capsys, monkeypatch):
+    """Root reads everything, so the refusal comes from a seam around os.scandir."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if os.fspath(path) == str(locked):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert main(["scan", str(locked)]) == 2
+    assert capsys.readouterr().err == (
+        f"gui-fastpath scan: error: run directory is not readable: {locked} (Permission denied)\n"
+    )
