@@ -360,3 +360,18 @@ def test_mutated_payloads_with_valid_checksums_never_crash(tmp_path):
     assert reader.files[0].offset == path.stat().st_size  # read to the end
     assert all(not p.stopped for p in update.problems)
     assert reader.series(".", "loss").last == ScalarPoint(123456, 1.7e9, 0.5)
+
+
+def test_byte_budget_splits_a_large_read(tmp_path):
+    write_events(tmp_path / "a", scalar_rows(400), suffix=".1")
+    write_events(tmp_path / "a", scalar_rows(10), suffix=".2")
+    write_events(tmp_path / "b", scalar_rows(10))
+    reader = ScalarReader(tmp_path)
+    updates = [reader.poll(max_bytes=10_000)]
+    while updates[-1].more:
+        updates.append(reader.poll(max_bytes=10_000))
+    assert len(updates) > 3
+    assert all(u.bytes_read <= 10_000 for u in updates)
+    assert reader.series("a", "train/loss").steps.tolist() == [*range(400), *range(10)]
+    assert len(reader.series("b", "train/loss")) == 10
+    assert reader.bytes_read == sum(p.stat().st_size for p in tmp_path.rglob("*tfevents*"))

@@ -129,6 +129,8 @@ class ScalarUpdate:
     new_files: tuple[Path, ...] = ()
     problems: tuple[ReadProblem, ...] = ()
     """Problems met during this poll (each is reported once)."""
+    more: bool = False
+    """True when the poll's byte budget ran out before every file was read: poll again."""
 
     @property
     def changed(self) -> bool:
@@ -161,14 +163,22 @@ class EventFileReader:
         self.problem: ReadProblem | None = None
         """Set when reading stopped for good at a corrupt record."""
         self._io_error = ""
+        self.unread = 0
+        """Bytes the file held beyond what the last read took (a byte budget ran out)."""
 
     @property
     def pending_bytes(self) -> int:
         """Bytes of an incomplete last record, held until the writer completes it."""
         return len(self._pending)
 
-    def read(self) -> tuple[dict[str, ScalarSeries], list[ReadProblem]]:
-        """New points by tag since the last call, and new problems; reads only new bytes."""
+    def read(
+        self, max_bytes: int | None = None
+    ) -> tuple[dict[str, ScalarSeries], list[ReadProblem]]:
+        """New points by tag since the last call, and new problems; reads only new bytes.
+
+        ``max_bytes`` bounds the bytes read by this call (the rest is left for the next);
+        a GUI thread can so keep each refresh short on a large file.
+        """
         if self.problem is not None:
             return {}, []
         problems: list[ReadProblem] = []
@@ -181,12 +191,15 @@ class EventFileReader:
                     self._stop(known, "size", f"shrank from {known} to {size} bytes", _FIX_SHRANK)
                     return {}, [self.problem] if self.problem else []
                 f.seek(known)
-                while self.problem is None:
-                    chunk = f.read(_CHUNK_SIZE)
+                budget = size - known if max_bytes is None else max(0, max_bytes)
+                while self.problem is None and budget > 0:
+                    chunk = f.read(min(_CHUNK_SIZE, budget))
                     if not chunk:
                         break
+                    budget -= len(chunk)
                     self.bytes_read += len(chunk)
                     problems += self._consume(self._pending + chunk, parts)
+                self.unread = 0 if self.problem else max(0, size - f.tell())
         except FileNotFoundError:
             return {}, []  # archived or deleted since it was listed
         except OSError as exc:
@@ -251,8 +264,12 @@ class ScalarReader:
         self._problems: list[ReadProblem] = []
         self._max_step: int | None = None
 
-    def poll(self) -> ScalarUpdate:
-        """Read what is new in every event file; returns the new points."""
+    def poll(self, max_bytes: int | None = None) -> ScalarUpdate:
+        """Read what is new in every event file; returns the new points.
+
+        With ``max_bytes``, stop after about that many bytes (files are read in order, so
+        no file of a run is read past an unfinished one) and set ``more`` on the update.
+        """
         new_files: list[Path] = []
         for run_name, path in self._discover():
             run = self._runs.setdefault(run_name, _Run())
@@ -263,18 +280,31 @@ class ScalarReader:
         before = self.bytes_read
         points: dict[str, dict[str, ScalarSeries]] = {}
         problems: list[ReadProblem] = []
+        more = False
+        for run_name, run, reader in self._readers():
+            budget = None if max_bytes is None else max_bytes - (self.bytes_read - before)
+            if budget is not None and budget <= 0:
+                more = True
+                break
+            found, trouble = reader.read(budget)
+            problems += trouble
+            for tag, series in found.items():
+                run.series.setdefault(tag, []).append(series)
+                top = int(series.steps.max())
+                self._max_step = top if self._max_step is None else max(self._max_step, top)
+                into = points.setdefault(run_name, {})
+                into[tag] = ScalarSeries.concat([into[tag], series]) if tag in into else series
+            if reader.unread:
+                more = True
+                break
+        self._problems += problems
+        read = self.bytes_read - before
+        return ScalarUpdate(points, read, tuple(new_files), tuple(problems), more)
+
+    def _readers(self) -> Iterator[tuple[str, _Run, EventFileReader]]:
         for run_name, run in self._runs.items():
             for reader in run.files.values():
-                found, trouble = reader.read()
-                problems += trouble
-                for tag, series in found.items():
-                    run.series.setdefault(tag, []).append(series)
-                    top = int(series.steps.max())
-                    self._max_step = top if self._max_step is None else max(self._max_step, top)
-                    into = points.setdefault(run_name, {})
-                    into[tag] = ScalarSeries.concat([into[tag], series]) if tag in into else series
-        self._problems += problems
-        return ScalarUpdate(points, self.bytes_read - before, tuple(new_files), tuple(problems))
+                yield run_name, run, reader
 
     def _discover(self) -> Iterator[tuple[str, Path]]:
         if self._single is not None:
