@@ -358,3 +358,22 @@ def test_many_problems_in_one_file_are_summed_up(tmp_path):
     m = scan_run(run)
     assert len(m.warnings) == scanner.MAX_WARNINGS_PER_SOURCE + 1
     assert m.warnings[-1].problem == "10 more problems not shown"
+
+
+def test_very_deep_folders_are_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setattr(scanner, "MAX_DEPTH", 3)
+    run = _files(tmp_path / "r", "tb/a/b/c/d/events.out.tfevents.1.h")
+    [warning] = scan_run(run).warnings
+    assert warning.source == "tb/a/b/c"
+    assert warning.fix == "keep artifacts within 3 folder levels of the run directory"
+
+
+def test_scan_root_scans_each_run_folder(tmp_path):
+    root = tmp_path / "runs"
+    _files(root, "01A/checkpoints/step_1.pt", "01B/stdout.log", ".trash/x/stdout.log", "notes.txt")
+    manifests = scanner.scan_root(root)
+    assert sorted(manifests) == ["01A", "01B"]
+    assert [c.step for c in manifests["01A"].checkpoints] == [1]
+    assert manifests["01B"].logs.stdout == "stdout.log"
+    with pytest.raises(RunDirError, match="runs root not found"):
+        scanner.scan_root(tmp_path / "missing")

@@ -260,7 +260,12 @@ class _RunScanner:
                 elif depth < MAX_DEPTH:
                     self._walk(entry.path, child, depth + 1)
                 else:
-                    self.warn(child, "$", f"deeper than {MAX_DEPTH} levels; not scanned", "")
+                    self.warn(
+                        child,
+                        "$",
+                        f"deeper than {MAX_DEPTH} levels; not scanned",
+                        f"keep artifacts within {MAX_DEPTH} folder levels of the run directory",
+                    )
             else:
                 self._file(entry, child, rel, in_checkpoint_dir=False)
 
