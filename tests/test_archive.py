@@ -117,6 +117,9 @@ def test_never_overwrites(tmp_path):
     squatter = run / "archive" / source
     squatter.parent.mkdir(parents=True)
     squatter.write_bytes(b"someone else's")
+    plan = archive_events(run, keep_latest=1, dry_run=True)
+    assert [s.path for s in plan.skipped] == [source]
+    assert source not in [m.source for m in plan.moves]
     result = archive_events(run, keep_latest=1)
     assert [s.path for s in result.skipped] == [source]
     assert "never overwritten" in result.skipped[0].reason

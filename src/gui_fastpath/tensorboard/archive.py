@@ -106,7 +106,7 @@ class ArchiveResult:
 
     def describe(self) -> list[str]:
         """Human-readable lines: one per move or skip, then a summary."""
-        verb = ("would move" if self.dry_run else "moved") if self.moves else ""
+        verb = "would move" if self.dry_run else "moved"
         lines = [f"{verb} {m.source} -> {m.destination} ({_human(m.size)})" for m in self.moves]
         lines += [f"skipped {s.path}: {s.reason}" for s in self.skipped]
         did = "would be " if self.dry_run else ""
@@ -143,9 +143,15 @@ def archive_events(
         return ArchiveResult(run_dir=root, action="archive", dry_run=dry_run)
     now = time.time() if now is None else now
     candidates, kept, skipped = _select(root, log_rel, older_than, keep_latest, now)
-    moves = [
-        ArchiveMove(rel, f"{ARCHIVE_DIR}/{rel}", st.st_size, st.st_mtime) for rel, st in candidates
-    ]
+    moves: list[ArchiveMove] = []
+    for rel, st in candidates:
+        move = ArchiveMove(rel, f"{ARCHIVE_DIR}/{rel}", st.st_size, st.st_mtime)
+        if _taken(root / move.destination):
+            skipped.append(ArchiveSkip(rel, _NO_OVERWRITE.format(move.destination)))
+            kept.append(rel)
+        else:
+            moves.append(move)
+    kept.sort()
     if dry_run:
         return ArchiveResult(root, "archive", True, tuple(moves), tuple(kept), tuple(skipped))
     entries = _read_index(root)
@@ -192,7 +198,7 @@ def restore_events(
         except FileNotFoundError:
             skipped.append(ArchiveSkip(archived, "missing from the archive; nothing to restore"))
             continue
-        if (root / original).exists():
+        if _taken(root / original):
             reason = f"{original} exists again; move or rename it, then restore"
             skipped.append(ArchiveSkip(archived, reason))
             continue
@@ -268,8 +274,8 @@ def _apply(
     failed: dict[ArchiveMove, str] = {}
     for move in moves:
         src, dst = root / move.source, root / move.destination
-        if dst.exists() or dst.is_symlink():
-            failed[move] = f"{move.destination} already exists; it is never overwritten"
+        if _taken(dst):  # checked again: something may have appeared since the plan
+            failed[move] = _NO_OVERWRITE.format(move.destination)
             continue
         try:
             dst.parent.mkdir(parents=True, exist_ok=True)
@@ -280,6 +286,13 @@ def _apply(
         _log.info("moved %s -> %s", move.source, move.destination)
         done.append(move)
     return done, failed
+
+
+_NO_OVERWRITE = "{} already exists; it is never overwritten"
+
+
+def _taken(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
 
 
 def _prune_empty_dirs(top: Path) -> None:
