@@ -9,10 +9,17 @@ import cattrs
 from gui_fastpath.manifest.errors import ManifestError
 from gui_fastpath.manifest.model import SCHEMA_VERSION, ArtifactManifest
 
-__all__ = ["manifest_converter", "manifest_from_dict", "manifest_to_dict", "strict_converter"]
+__all__ = [
+    "json_type_name",
+    "manifest_converter",
+    "manifest_from_dict",
+    "manifest_to_dict",
+    "strict_converter",
+]
 
 
-def _type_name(value: Any) -> str:
+def json_type_name(value: Any) -> str:
+    """How JSON would name the type of ``value``: "an object", "a string", "null"..."""
     return {
         dict: "an object",
         list: "an array",
@@ -26,25 +33,25 @@ def _type_name(value: Any) -> str:
 
 def _strict_str(value: Any, _: type) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {_type_name(value)}")
+        raise TypeError(f"expected a string, got {json_type_name(value)}")
     return value
 
 
 def _strict_int(value: Any, _: type) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"expected an integer, got {_type_name(value)}")
+        raise TypeError(f"expected an integer, got {json_type_name(value)}")
     return value
 
 
 def _strict_float(value: Any, _: type) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"expected a number, got {_type_name(value)}")
+        raise TypeError(f"expected a number, got {json_type_name(value)}")
     return float(value)
 
 
 def _strict_bool(value: Any, _: type) -> bool:
     if not isinstance(value, bool):
-        raise TypeError(f"expected true or false, got {_type_name(value)}")
+        raise TypeError(f"expected true or false, got {json_type_name(value)}")
     return value
 
 
@@ -71,7 +78,7 @@ def manifest_to_dict(manifest: ArtifactManifest) -> dict[str, Any]:
 def manifest_from_dict(data: Any) -> ArtifactManifest:
     """Read a manifest back from its JSON form; raises :class:`ManifestError` if invalid."""
     if not isinstance(data, dict):
-        problem = f"expected an object, got {_type_name(data)}"
+        problem = f"expected an object, got {json_type_name(data)}"
         raise ManifestError(f"invalid artifact manifest: {problem}")
     version = data.get("schema_version")
     if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:

@@ -7,19 +7,13 @@ the fields that are fine are still used.
 
 from __future__ import annotations
 
-import functools
-import json
 import os
 import re
-import stat
-from collections.abc import Callable
-from typing import Any, get_args, get_origin
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import attrs
-import cattrs
 
-from gui_fastpath.manifest.converter import strict_converter
 from gui_fastpath.manifest.hint_models import (
     HostAnalytics,
     HostArtifacts,
@@ -27,15 +21,13 @@ from gui_fastpath.manifest.hint_models import (
     HostWandb,
     SeedHints,
 )
+from gui_fastpath.manifest.lenient import Warn, load_object, structure_lenient
 from gui_fastpath.manifest.model import ManifestWarning, WandbMode
 from gui_fastpath.manifest.paths import RunRoot, UnsafePath, relative_posix
 
 __all__ = [
     "ANALYTICS_NAME",
     "HINTS_NAME",
-    "MAX_HINT_BYTES",
-    "MAX_LIST_ITEMS",
-    "MAX_STRING_CHARS",
     "HintedPath",
     "HintedWandb",
     "Hints",
@@ -47,12 +39,6 @@ HINTS_NAME = "artifacts_manifest.json"
 """The seed design's hint file."""
 ANALYTICS_NAME = "analytics.json"
 """The host's (MOSAIC's) worker manifest, read as hints."""
-MAX_HINT_BYTES = 1024 * 1024
-"""Hint files larger than this are not read."""
-MAX_STRING_CHARS = 4096
-"""Longer strings in a hint file are rejected."""
-MAX_LIST_ITEMS = 10_000
-"""Lists in a hint file are cut at this many items."""
 
 _WANDB_BASE = "https://wandb.ai"
 _BAD_ID_CHARS = re.compile(r"[\s/\\#?%:]")
@@ -101,7 +87,6 @@ class Hints:
     warnings: tuple[ManifestWarning, ...] = ()
 
 
-_converter = strict_converter(forbid_extra_keys=False)
 _SEED_FIELDS = {f.name for f in attrs.fields(SeedHints)}
 
 
@@ -119,7 +104,7 @@ def read_hints(run: RunRoot, present: dict[str, bool]) -> Hints:
         if raw is None:
             continue
         builder.sources.append(name)
-        parsed = _structure_lenient(model, raw, "$", builder.warner(name))
+        parsed = structure_lenient(model, raw, "$", builder.warner(name))
         if isinstance(parsed, SeedHints):
             builder.warn_unknown_keys(name, raw)
             builder.add_seed(parsed)
@@ -161,7 +146,7 @@ class _HintsBuilder:
     def warn(self, source: str, field: str, problem: str, fix: str) -> None:
         self.warnings.append(ManifestWarning(source, field, problem, fix))
 
-    def warner(self, source: str) -> Callable[[str, str, str], None]:
+    def warner(self, source: str) -> Warn:
         return lambda field, problem, fix: self.warn(source, field, problem, fix)
 
     def load_json(self, name: str, *, is_symlink: bool) -> Any:
@@ -175,59 +160,7 @@ class _HintsBuilder:
                 f"write {name} as a regular file inside the run directory",
             )
             return None
-        try:
-            data = _read_small(path)
-        except _TooLarge as exc:
-            self.warn(
-                name,
-                "$",
-                f"file is {exc.size:,} bytes, more than the {MAX_HINT_BYTES:,}-byte limit",
-                "keep hint files small: paths and ids only",
-            )
-            return None
-        except _NotRegular:
-            self.warn(name, "$", "is not a regular file", f"write {name} as a regular file")
-            return None
-        except OSError as exc:
-            self.warn(
-                name, "$", f"cannot be read: {exc.strerror}", "make the file readable, or remove it"
-            )
-            return None
-        if not data.strip():
-            self.warn(name, "$", "file is empty", "write a JSON object, or remove the file")
-            return None
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            self.warn(
-                name,
-                "$",
-                f"is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
-                "write the file as UTF-8 encoded JSON",
-            )
-            return None
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            self.warn(
-                name,
-                "$",
-                f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                "write a single JSON object",
-            )
-            return None
-        except RecursionError:
-            self.warn(name, "$", "JSON is nested too deeply", "write a flat JSON object")
-            return None
-        if not isinstance(raw, dict):
-            self.warn(
-                name,
-                "$",
-                f"expected a JSON object, got {_type_name(raw)}",
-                'write a JSON object such as {"tensorboard_dir": "tensorboard"}',
-            )
-            return None
-        return raw
+        return load_object(path, self.warner(name), f"write {name} as a regular file")
 
     def warn_unknown_keys(self, source: str, raw: dict[str, Any]) -> None:
         import difflib
@@ -432,155 +365,6 @@ class _HintsBuilder:
 def wandb_url(entity: str, project: str, run_id: str) -> str:
     """The run page on the public W&B server."""
     return f"{_WANDB_BASE}/{entity}/{project}/runs/{run_id}"
-
-
-class _TooLarge(Exception):
-    def __init__(self, size: int) -> None:
-        self.size = size
-
-
-class _NotRegular(Exception):
-    pass
-
-
-def _read_small(path: str) -> bytes:
-    """Read a regular file of at most :data:`MAX_HINT_BYTES`; never blocks on a FIFO."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise _NotRegular
-        if info.st_size > MAX_HINT_BYTES:
-            raise _TooLarge(info.st_size)
-        chunks = []
-        remaining = MAX_HINT_BYTES + 1
-        while remaining > 0:
-            chunk = os.read(fd, remaining)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        data = b"".join(chunks)
-        if len(data) > MAX_HINT_BYTES:
-            raise _TooLarge(len(data))
-        return data
-    finally:
-        os.close(fd)
-
-
-def _structure_lenient(
-    cls: type, raw: dict[str, Any], path: str, warn: Callable[[str, str, str], None]
-) -> Any:
-    """Structure ``raw`` into ``cls`` field by field; a bad field is a warning and left None."""
-    values: dict[str, Any] = {}
-    for field in _fields(cls):
-        name = field.name
-        if name not in raw or raw[name] is None:
-            continue
-        value = raw[name]
-        where = f"{path}.{name}"
-        expect = field.expect
-        if field.nested is not None:
-            if isinstance(value, dict):
-                values[name] = _structure_lenient(field.nested, value, where, warn)
-            else:
-                warn(where, f"expected an object, got {_type_name(value)}", f"set it to {expect}")
-            continue
-        if field.is_list:
-            if not isinstance(value, list):
-                warn(where, f"expected an array, got {_type_name(value)}", f"set it to {expect}")
-                continue
-            value = _items(value, where, expect, warn)
-        elif isinstance(value, str) and len(value) > MAX_STRING_CHARS:
-            warn(
-                where,
-                f"string of {len(value):,} characters is longer than the"
-                f" {MAX_STRING_CHARS:,}-character limit",
-                f"set it to {expect}",
-            )
-            continue
-        try:
-            values[name] = _converter.structure(value, field.type)
-        except Exception as exc:  # cattrs raises exception groups of many kinds
-            warn(where, _describe(exc, value), f"set it to {expect}")
-    return cls(**values)
-
-
-def _items(
-    value: list[Any], where: str, expect: str, warn: Callable[[str, str, str], None]
-) -> list[Any]:
-    """Keep the string items of a list (up to the limit); warn about the others."""
-    if len(value) > MAX_LIST_ITEMS:
-        warn(
-            where,
-            f"list of {len(value):,} items is longer than the {MAX_LIST_ITEMS:,}-item limit;"
-            " the rest was ignored",
-            "list fewer items",
-        )
-        value = value[:MAX_LIST_ITEMS]
-    kept = []
-    for index, item in enumerate(value):
-        if not isinstance(item, str):
-            problem = f"expected a string, got {_type_name(item)}"
-            warn(f"{where}[{index}]", problem, f"give {expect}")
-        elif len(item) > MAX_STRING_CHARS:
-            warn(
-                f"{where}[{index}]",
-                f"string of {len(item):,} characters is longer than the"
-                f" {MAX_STRING_CHARS:,}-character limit",
-                f"give {expect}",
-            )
-        else:
-            kept.append(item)
-    return kept
-
-
-@attrs.frozen
-class _Field:
-    name: str
-    type: Any
-    expect: str
-    nested: type | None
-    is_list: bool
-
-
-@functools.cache
-def _fields(cls: type) -> tuple[_Field, ...]:
-    """The fields of a hint class, with what ``_structure_lenient`` needs to know of each."""
-    attrs.resolve_types(cls)
-    return tuple(
-        _Field(
-            name=field.name,
-            type=field.type,
-            expect=field.metadata.get("expect", "a valid value"),
-            nested=_attrs_class(field.type),
-            is_list=any(get_origin(arg) is tuple for arg in (field.type, *get_args(field.type))),
-        )
-        for field in attrs.fields(cls)
-    )
-
-
-def _attrs_class(tp: Any) -> type | None:
-    for candidate in (tp, *get_args(tp)):
-        if isinstance(candidate, type) and attrs.has(candidate):
-            return candidate
-    return None
-
-
-def _describe(exc: Exception, value: Any) -> str:
-    if isinstance(exc, cattrs.BaseValidationError):
-        text = "; ".join(m.rsplit(" @ ", 1)[0] for m in cattrs.transform_error(exc))
-    elif "not in literal" in str(exc):
-        text = "not one of the allowed values"
-    else:
-        text = str(exc)
-    return f"{text}: {_shorten(json.dumps(value, default=str))}"
-
-
-def _type_name(value: Any) -> str:
-    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
-    names |= {int: "an integer", float: "a number", type(None): "null"}
-    return names.get(type(value), type(value).__name__)
 
 
 def _shorten(value: str, limit: int = 80) -> str:

@@ -18,12 +18,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 import attrs
 
 from gui_fastpath.manifest.hint_models import HostAnalytics, SeedHints
-from gui_fastpath.manifest.hints import (
-    ANALYTICS_NAME,
-    HINTS_NAME,
-    MAX_LIST_ITEMS,
-    MAX_STRING_CHARS,
-)
+from gui_fastpath.manifest.hints import ANALYTICS_NAME, HINTS_NAME
+from gui_fastpath.manifest.lenient import MAX_LIST_ITEMS, MAX_STRING_CHARS
 from gui_fastpath.manifest.model import MANIFEST_NAME, ArtifactManifest
 from gui_fastpath.manifest.paths import MAX_PATH_CHARS
 
