@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from gui_fastpath.lifecycle import LifecycleJournal, Progress, RunLifecycleEvent, RunState
+from gui_fastpath.manifest import ArtifactManifest, Checkpoint
 
 
 def append_events(run_dir: Path, count: int, *, message: str | None = None) -> list[int]:
@@ -37,12 +38,23 @@ def append_events(run_dir: Path, count: int, *, message: str | None = None) -> l
 
 @attrs.frozen
 class FakeRunEvent:
-    """Stands for a watcher event: only ``to_dict()`` is used by the bridge."""
+    """Stands for a watcher event: the bridge uses ``to_dict()`` and ``manifest``."""
 
-    payload: dict[str, Any]
+    type: str
+    run_id: str
+    manifest: ArtifactManifest | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.payload)
+        return {"type": self.type, "run_id": self.run_id}
+
+
+def manifest_with(run_id: str, *checkpoints: str) -> ArtifactManifest:
+    return ArtifactManifest(
+        run_id=run_id,
+        checkpoints=tuple(
+            Checkpoint(path=f"checkpoints/{c}", size=1, mtime=1.0) for c in checkpoints
+        ),
+    )
 
 
 class FakeRunEvents:
@@ -58,21 +70,13 @@ class FakeRunEvents:
         while True:
             yield await self.queue.get()
 
-    def manifest_changed(self, run_id: str, changes: tuple[str, ...] = ("checkpoints",)) -> None:
-        manifest = {"run_id": run_id, "checkpoints": [{"path": "checkpoints/a.pt"}]}
-        self.queue.put_nowait(
-            FakeRunEvent(
-                {
-                    "type": "manifest_changed",
-                    "run_id": run_id,
-                    "manifest": manifest,
-                    "changes": list(changes),
-                }
-            )
-        )
+    def manifest_changed(self, run_id: str, *checkpoints: str) -> None:
+        """A rescan found these checkpoints."""
+        manifest = manifest_with(run_id, *checkpoints)
+        self.queue.put_nowait(FakeRunEvent("manifest_changed", run_id, manifest))
 
     def run_removed(self, run_id: str) -> None:
-        self.queue.put_nowait(FakeRunEvent({"type": "run_removed", "run_id": run_id}))
+        self.queue.put_nowait(FakeRunEvent("run_removed", run_id))
 
 
 async def wait_until(

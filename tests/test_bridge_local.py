@@ -7,9 +7,10 @@ import logging
 
 import pytest
 
-from _bridge_helpers import FakeRunEvents, append_events, wait_until
+from _bridge_helpers import FakeRunEvents, append_events, manifest_with, wait_until
 from gui_fastpath.bridge import BadEventIdError, BadRunIdError, LocalEventSource, RunEventSource
 from gui_fastpath.bridge.events import RunCursor
+from gui_fastpath.manifest import write_manifest
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -80,18 +81,32 @@ async def test_long_history_beyond_the_recent_window_is_read_from_disk(source, r
 
 async def test_artifacts_snapshot_first_then_changes(source, runs_root):
     append_events(runs_root / "run-a", 1)
-    source.watcher.manifest_changed("run-a", ("tensorboard.event_files",))
-    source.watcher.manifest_changed("run-a", ("checkpoints",))
+    source.watcher.manifest_changed("run-a", "a.pt")
+    source.watcher.manifest_changed("run-a", "a.pt", "b.pt")
     await source.start()
     await wait_until(lambda: source.watcher.queue.empty(), what="watcher events applied")
     events = source.subscribe("run-a")
     got = await take(events, 2)
     assert [e.kind for e in got] == ["artifacts", "lifecycle"]
-    assert got[0].data["changes"] == ["checkpoints"]  # the current manifest stands for all
-    source.watcher.manifest_changed("run-a", ("wandb",))
+    assert len(got[0].data["manifest"]["checkpoints"]) == 2  # the current one stands for all
+    source.watcher.manifest_changed("run-a", "a.pt", "b.pt")  # same content: not an event
+    source.watcher.manifest_changed("run-a", "a.pt", "b.pt", "c.pt")
     live = await anext(events)
-    assert (live.kind, live.data["changes"]) == ("artifacts", ["wandb"])
+    assert (live.kind, live.data["changes"]) == ("artifacts", ["checkpoints"])
+    assert len(live.data["manifest"]["checkpoints"]) == 3
     assert RunCursor.parse(live.id).artifacts > RunCursor.parse(got[0].id).artifacts
+    await events.aclose()
+
+
+async def test_manifests_written_by_others_are_published(source, runs_root):
+    write_manifest(runs_root / "run-a", manifest_with("run-a", "a.pt"))
+    events = source.subscribe("run-a")
+    first = await anext(events)
+    assert first.kind == "artifacts"
+    assert "checkpoints" in first.data["changes"]
+    write_manifest(runs_root / "run-a", manifest_with("run-a", "a.pt", "z.pt"))  # no watcher
+    second = await anext(events)
+    assert [c["path"] for c in second.data["manifest"]["checkpoints"]][-1] == "checkpoints/z.pt"
     await events.aclose()
 
 

@@ -221,13 +221,13 @@ async def test_reconnect_with_last_event_id_gets_exactly_the_missed_events(
     server, http, runs_root, watcher
 ):
     append_events(runs_root / "run-a", 3)
-    watcher.manifest_changed("run-a")
+    watcher.manifest_changed("run-a", "a.pt")
     stream = await open_stream(http, server, "/runs/run-a/events")
     messages = await stream.read_until(4)
     assert [m.event for m in messages] == ["artifacts", "lifecycle", "lifecycle", "lifecycle"]
     stream.response.close()
     append_events(runs_root / "run-a", 4)
-    watcher.manifest_changed("run-a", ("wandb",))
+    watcher.manifest_changed("run-a", "a.pt", "b.pt")
     await wait_until(lambda: server.source._hub.summaries()[0].seq == 7)
     await wait_until(lambda: watcher.queue.empty())
 
@@ -236,7 +236,7 @@ async def test_reconnect_with_last_event_id_gets_exactly_the_missed_events(
     )
     missed = list(await resumed.read_until(5))
     assert [m.event for m in missed] == ["artifacts"] + ["lifecycle"] * 4
-    assert json.loads(missed[0].data)["changes"] == ["wandb"]
+    assert len(json.loads(missed[0].data)["manifest"]["checkpoints"]) == 2
     assert [json.loads(m.data)["seq"] for m in missed[1:]] == [4, 5, 6, 7]
     append_events(runs_root / "run-a", 1)
     (live,) = (await resumed.read_until(6))[5:]

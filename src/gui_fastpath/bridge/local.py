@@ -1,8 +1,11 @@
 """The event source for a GUI on the same machine as the runs: no server in between.
 
-Runs and manifests come from the runs watcher (:mod:`gui_fastpath.watch`); lifecycle events
-from following each run's ``lifecycle.jsonl``, woken by a small ``watchfiles.awatch`` of its
-own (tuned for latency: a heartbeat reaches subscribers within tens of milliseconds).
+Runs come and go as the runs watcher (:mod:`gui_fastpath.watch`) reports, and its rescans
+keep each ``artifacts.json`` current. Lifecycle events come from following each run's
+``lifecycle.jsonl``, woken by a small ``watchfiles.awatch`` of our own tuned for latency (a
+heartbeat reaches subscribers within tens of milliseconds), which also sees manifests
+written by others (the supervisor): an artifacts event is published whenever the manifest's
+content differs from the one last published, whoever wrote it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+import attrs
 import watchfiles
 
 from gui_fastpath.bridge._hub import (
@@ -33,15 +37,24 @@ from gui_fastpath.bridge.events import (
     validate_run_id,
 )
 from gui_fastpath.lifecycle import LIFECYCLE_NAME
+from gui_fastpath.manifest import (
+    MANIFEST_NAME,
+    ArtifactManifest,
+    ManifestError,
+    diff_manifests,
+    manifest_to_dict,
+    read_manifest,
+)
 
 __all__ = ["LocalEventSource", "RunEventsFactory"]
 
 _log = logging.getLogger(__name__)
 
 RunEventsFactory = Callable[[Path], AsyncIterable[Any]]
-"""``runs_root -> async iterable`` of watcher events (or tuples of them); each event has
-``to_dict()`` with ``type`` ``run_appeared``/``manifest_changed``/``run_removed``. The seam
-tests replace; the default is :class:`gui_fastpath.watch.RunsWatcher`."""
+"""``runs_root -> async iterable`` of watcher events (or tuples of them), each with
+``to_dict()`` (``type`` ``run_appeared``/``manifest_changed``/``run_removed``) and, when it
+has one, ``.manifest`` (an ``ArtifactManifest``). The seam tests replace; the default is
+:class:`gui_fastpath.watch.RunsWatcher`."""
 
 
 class LocalEventSource:
@@ -63,7 +76,9 @@ class LocalEventSource:
         self._poll_ms = poll_ms
         self._run_events = run_events or self._default_run_events
         self._hub = EventHub(read_lifecycle_range, queue_size=queue_size)
+        self._real_root = os.path.realpath(self.runs_root)
         self._tails: dict[str, LifecycleTail] = {}
+        self._manifests: dict[str, ArtifactManifest] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
         self._start_lock = asyncio.Lock()
@@ -157,15 +172,17 @@ class LocalEventSource:
                 f"runs root {self.runs_root} is not a directory: create it or pass the "
                 "directory the trainer writes runs into"
             )
-        # The journal watcher is armed (synchronously, on its task's first step) before
-        # the initial read, so no append can fall between the two.
-        changes = self._lifecycle_changes()
-        self._tasks.append(self._spawn("lifecycle journals", self._follow_lifecycle(changes)))
+        # The file watcher is armed (synchronously, on its task's first step) before the
+        # initial read, so no append can fall between the two.
+        changes = self._file_changes()
+        self._tasks.append(self._spawn("journals and manifests", self._follow_files(changes)))
         await asyncio.sleep(0)
-        for run_id, run_dir, tail, events in await asyncio.to_thread(self._initial_runs):
-            if not self._hub.knows(run_id):
-                self._tails[run_id] = tail
-                self._hub.add_run(run_id, run_dir, events)
+        for run in await asyncio.to_thread(self._initial_runs):
+            if not self._hub.knows(run.run_id):
+                self._tails[run.run_id] = run.tail
+                self._hub.add_run(run.run_id, run.run_dir, run.lifecycle)
+                if run.manifest is not None:
+                    self._publish_manifest(run.run_id, run.manifest)
         self._tasks.append(self._spawn("run directories", self._follow_runs()))
 
     def _spawn(self, what: str, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -174,80 +191,107 @@ class LocalEventSource:
                 await work
             except Exception:
                 _log.exception(
-                    "%s: stopped following %s; events of that kind stop until restart",
+                    "%s: stopped following %s; those events stop until restart",
                     self.runs_root,
                     what,
                 )
 
         return asyncio.create_task(guarded())
 
-    def _initial_runs(self) -> list[tuple[str, Path, LifecycleTail, list[dict[str, Any]]]]:
+    def _initial_runs(self) -> list[_InitialRun]:
         found = []
         for entry in sorted(os.scandir(self.runs_root), key=lambda e: e.name):
-            if not _is_run_dir(entry):
-                continue
-            tail = LifecycleTail(Path(entry.path))
-            found.append((entry.name, Path(entry.path), tail, tail.read()))
+            if _is_run_dir(entry):
+                run_dir = Path(entry.path)
+                tail = LifecycleTail(run_dir)
+                found.append(
+                    _InitialRun(entry.name, run_dir, tail, tail.read(), _read_manifest(run_dir))
+                )
         return found
 
-    def _lifecycle_changes(self) -> AsyncIterator[set[tuple[watchfiles.Change, str]]]:
-        root = str(self.runs_root)
+    def _file_changes(self) -> AsyncIterator[set[tuple[watchfiles.Change, str]]]:
+        root = self._real_root
 
-        def is_journal(_change: watchfiles.Change, path: str) -> bool:
-            return _run_of(root, path) is not None
+        def wanted(_change: watchfiles.Change, path: str) -> bool:
+            return _classify(root, path) is not None
 
-        polling = self._poll_ms is not None
         return watchfiles.awatch(
             self.runs_root,
-            watch_filter=is_journal,
+            watch_filter=wanted,
             debounce=50,
             step=5,
             stop_event=self._stop,
-            force_polling=polling,
+            force_polling=self._poll_ms is not None,
             poll_delay_ms=self._poll_ms or 300,
         )
 
-    async def _follow_lifecycle(
+    async def _follow_files(
         self, changes: AsyncIterator[set[tuple[watchfiles.Change, str]]]
     ) -> None:
-        root = str(self.runs_root)
         async for batch in changes:
-            for run_id in sorted({_run_of(root, path) or "" for _, path in batch} - {""}):
+            touched: dict[str, set[str]] = {}
+            for _, path in batch:
+                found = _classify(self._real_root, path)
+                if found is not None:
+                    touched.setdefault(found[0], set()).add(found[1])
+            for run_id, what in sorted(touched.items()):
                 run_dir = self.runs_root / run_id
-                if run_dir.is_dir():
-                    self._ensure_run(run_id, run_dir)
-                    self._hub.publish_lifecycle(run_id, self._tails[run_id].read())
+                if not run_dir.is_dir():
+                    continue
+                self._ensure_run(run_id, run_dir)
+                self._hub.publish_lifecycle(run_id, self._tails[run_id].read())
+                if "manifest" in what:
+                    manifest = _read_manifest(run_dir)
+                    if manifest is not None:
+                        self._publish_manifest(run_id, manifest)
 
     async def _follow_runs(self) -> None:
         async for item in self._run_events(self.runs_root):
             for event in item if isinstance(item, tuple) else (item,):
-                self._apply_run_event(event.to_dict())
+                self._apply_run_event(event)
 
-    def _apply_run_event(self, event: dict[str, Any]) -> None:
-        kind, run_id = event.get("type"), str(event.get("run_id", ""))
+    def _apply_run_event(self, event: Any) -> None:
+        info = event.to_dict()
+        kind, run_id = info.get("type"), str(info.get("run_id", ""))
         try:
             validate_run_id(run_id)
         except BadRunIdError:
             return
         if kind in ("run_appeared", "manifest_changed"):
             self._ensure_run(run_id, self.runs_root / run_id)
-            changes = tuple(event.get("changes", ()))
-            self._hub.publish_artifacts(run_id, event.get("manifest"), changes)
+            self._publish_manifest(run_id, event.manifest)
         elif kind == "run_removed":
             self._tails.pop(run_id, None)
+            self._manifests.pop(run_id, None)
             self._hub.remove_run(run_id)
-        elif kind == "run_scan_failed":
-            _log.warning("run %s: %s", run_id, event.get("error"))
 
     def _ensure_run(self, run_id: str, run_dir: Path) -> None:
         if not self._hub.knows(run_id):
             tail = self._tails[run_id] = LifecycleTail(run_dir)
             self._hub.add_run(run_id, run_dir, tail.read())
 
+    def _publish_manifest(self, run_id: str, manifest: ArtifactManifest) -> None:
+        """Publish a manifest unless it is the one last published (whoever wrote it)."""
+        old = self._manifests.get(run_id)
+        if old is not None and old.same_content(manifest):
+            return
+        self._manifests[run_id] = manifest
+        changes = diff_manifests(old, manifest)
+        self._hub.publish_artifacts(run_id, manifest_to_dict(manifest), changes)
+
     def _default_run_events(self, root: Path) -> AsyncIterable[Any]:
         from gui_fastpath.watch import RunsWatcher
 
         return RunsWatcher(root, poll_ms=self._poll_ms, stop_event=self._stop)
+
+
+@attrs.frozen
+class _InitialRun:
+    run_id: str
+    run_dir: Path
+    tail: LifecycleTail
+    lifecycle: list[dict[str, Any]]
+    manifest: ArtifactManifest | None
 
 
 def _is_run_dir(entry: os.DirEntry[str]) -> bool:
@@ -258,17 +302,27 @@ def _is_run_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _run_of(root: str, path: str) -> str | None:
-    """The run whose journal ``path`` is, or which ``path`` is (a new run directory's
-    journal can be written before the directory is watched, so its creation counts)."""
+def _read_manifest(run_dir: Path) -> ArtifactManifest | None:
+    try:
+        return read_manifest(run_dir)
+    except (ManifestError, OSError) as exc:
+        _log.warning("%s; artifact events of this run wait for a valid one", exc)
+        return None
+
+
+def _classify(root: str, path: str) -> tuple[str, str] | None:
+    """``(run_id, what)`` for a path that matters, else None: ``what`` is ``journal``,
+    ``manifest`` or ``run`` (a new run directory: its journal may be written before the
+    directory is watched, so its creation counts). Other writers' ``artifacts.json`` count
+    too: the watcher reports only the manifests its own rescans changed."""
     head, name = os.path.split(path)
     if head == root:
-        run_id = name
-    elif name == LIFECYCLE_NAME and os.path.dirname(head) == root:
-        run_id = os.path.basename(head)
+        run_id, what = name, "run"
+    elif os.path.dirname(head) == root and name in (LIFECYCLE_NAME, MANIFEST_NAME):
+        run_id, what = os.path.basename(head), "journal" if name == LIFECYCLE_NAME else "manifest"
     else:
         return None
     try:
-        return validate_run_id(run_id)
+        return validate_run_id(run_id), what
     except BadRunIdError:
         return None
