@@ -313,7 +313,7 @@ def test_symlinks_escaping_the_run_are_rejected(tmp_path):
 
 def test_scan_stops_after_max_entries(tmp_path, monkeypatch):
     run = _files(tmp_path / "r", *(f"videos/{i}.mp4" for i in range(30)), "tensorboard/x")
-    monkeypatch.setattr(scanner, "MAX_ENTRIES", 10)
+    monkeypatch.setattr(scanner._RunScanner, "max_entries", 10)
     m = scan_run(run)
     [warning] = m.warnings
     assert "scan stopped after 10 entries" in warning.problem
@@ -361,11 +361,11 @@ def test_many_problems_in_one_file_are_summed_up(tmp_path):
 
 
 def test_very_deep_folders_are_a_warning(tmp_path, monkeypatch):
-    monkeypatch.setattr(scanner, "MAX_DEPTH", 3)
+    monkeypatch.setattr(scanner._RunScanner, "max_depth", 3)
     run = _files(tmp_path / "r", "tb/a/b/c/d/events.out.tfevents.1.h")
     [warning] = scan_run(run).warnings
     assert warning.source == "tb/a/b/c"
-    assert warning.fix == "keep artifacts within 3 folder levels of the run directory"
+    assert warning.fix == "keep artifacts within 3 levels of the run directory"
 
 
 def test_scan_root_scans_each_run_folder(tmp_path):
