@@ -27,7 +27,11 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--no-write", action="store_true", help="only print the manifest; leave artifacts.json"
     )
-    parser.add_argument("--quiet", action="store_true", help="print nothing on success")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="do not print the manifest (warnings still go to stderr)",
+    )
     parser.set_defaults(handler=_run)
 
 
