@@ -7,6 +7,7 @@ the fields that are fine are still used.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from typing import Any
@@ -91,7 +92,7 @@ _SEED_FIELDS = {f.name for f in attrs.fields(SeedHints)}
 
 
 def read_hints(run: RunRoot, present: dict[str, bool]) -> Hints:
-    """Read and validate the hint files of ``run_dir``.
+    """Read and validate the hint files of a run directory.
 
     ``present`` maps each hint file name found in the run directory to whether it is a
     symlink.
@@ -114,6 +115,8 @@ def read_hints(run: RunRoot, present: dict[str, bool]) -> Hints:
 
 
 class _HintsBuilder:
+    """Collects what the hint files say, validated, and the warnings about them."""
+
     def __init__(self, run: RunRoot) -> None:
         self.run = run
         self.sources: list[str] = []
@@ -163,8 +166,6 @@ class _HintsBuilder:
         return load_object(path, self.warner(name), f"write {name} as a regular file")
 
     def warn_unknown_keys(self, source: str, raw: dict[str, Any]) -> None:
-        import difflib
-
         for key in raw:
             if key in _SEED_FIELDS:
                 continue
