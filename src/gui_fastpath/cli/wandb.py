@@ -72,7 +72,7 @@ def _summary(args: argparse.Namespace) -> int:
         return EXIT_NO_RUN
     snapshot = OfflineRunReader(path).read_all()
     if args.json:
-        print(json.dumps(_as_dict(snapshot, others), indent=2, default=_json_default))
+        print(json.dumps(_strict_json(_as_dict(snapshot, others)), indent=2, allow_nan=False))
     else:
         print(_as_text(snapshot, others))
     for problem in snapshot.problems:
@@ -124,7 +124,17 @@ def _as_dict(snapshot: Any, others: list[Path]) -> dict[str, Any]:
     }
 
 
-def _json_default(value: Any) -> Any:
+def _strict_json(value: Any) -> Any:
+    """Plain JSON: NaN and infinities become "NaN", "Infinity", "-Infinity" (as wandb prints
+    them), anything else unknown becomes its text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {str(k): _strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict_json(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
     return str(value)
 
 

@@ -8,8 +8,9 @@ little-endian 2-byte length; a type FULL=1, FIRST=2, MIDDLE=3 or LAST=4) and its
 Chunks never cross a block; fewer than 7 bytes left at the end of a block are zero padding.
 A record is one FULL chunk or FIRST, MIDDLE…, LAST.
 
-:class:`LogReader` reads only the bytes appended since its last call. An incomplete tail
-(the writer is mid-record, or died mid-write) is waited for; a complete chunk that fails its
+:class:`LogReader` reads only the bytes appended since its last call: an incomplete chunk
+at the end is kept in memory, not read again. An incomplete tail (the writer is mid-record,
+or died mid-write) is waited for; a complete chunk that fails its
 checks is reported with its offset and reading resumes at the next block, as wandb's own
 reader does.
 """
@@ -78,6 +79,7 @@ class LogReader:
         self.bytes_read = 0
         """Bytes read from the file so far (the cost of following it)."""
         self._pos = 0  # next byte to parse (a chunk header, or the file header at 0)
+        self._tail = b""  # bytes read from _pos on that do not make a whole chunk yet
         self._record_start = 0  # offset of the first chunk of the record being assembled
         self._pending: list[bytes] = []
         self._recovering = False
@@ -117,27 +119,29 @@ class LogReader:
                 return LogBatch(payloads, offsets, reset=reset)
             if self._pos == 0 and not self._read_header(fd, problems):
                 return LogBatch(payloads, offsets, tuple(problems), reset)
-            while self._pos < self.size:
-                want = _WINDOW - self._pos % BLOCK_SIZE
-                data = os.pread(fd, want, self._pos)
-                if not data:
+            while self._pos + len(self._tail) < self.size:
+                offset = self._pos + len(self._tail)
+                new = os.pread(fd, _WINDOW - offset % BLOCK_SIZE, offset)
+                if not new:
                     break
-                self.bytes_read += len(data)
+                self.bytes_read += len(new)
+                data = self._tail + new if self._tail else new
                 consumed = self._parse(data, self._pos, payloads, offsets, problems)
-                if consumed == self._pos:  # waiting for the rest of a chunk
-                    break
+                self._tail = data[consumed - self._pos :]
                 self._pos = consumed
         finally:
             os.close(fd)
         return LogBatch(payloads, offsets, tuple(problems), reset)
 
     def _read_header(self, fd: int, problems: list[LogProblem]) -> bool:
-        head = os.pread(fd, CHUNK_HEADER_SIZE, 0)
-        self.bytes_read += len(head)
+        new = os.pread(fd, CHUNK_HEADER_SIZE - len(self._tail), len(self._tail))
+        self.bytes_read += len(new)
+        head = self._tail = self._tail + new
         if len(head) < CHUNK_HEADER_SIZE:
             if head and not WANDB_HEADER.startswith(head):
                 self._fail(problems, f"starts with {head!r}, not the W&B header {WANDB_HEADER!r}")
             return False
+        self._tail = b""
         if head[:4] != WANDB_HEADER[:4]:
             self._fail(problems, f"starts with {head[:4]!r}, not {WANDB_HEADER[:4]!r}")
             return False

@@ -144,8 +144,7 @@ class RunChanges:
     reset: bool = False
     """The file was replaced or shrank: the snapshot was rebuilt from the start."""
     bytes_read: int = 0
-    """Bytes this poll read from the file: what was appended, plus any incomplete chunk
-    re-read from the previous poll."""
+    """Bytes this poll read from the file: what was appended since the previous poll."""
 
     def __bool__(self) -> bool:
         return bool(
