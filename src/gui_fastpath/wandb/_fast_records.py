@@ -5,7 +5,8 @@ them item by item from Python dominates the cost of a large file. These views de
 item list as a *singular* message field, so the parser merges every item into one message
 whose repeated fields are the concatenated keys and values: two list reads per record.
 That is exact when every item has a one-part ``nested_key`` and no ``key`` (what wandb-core
-writes for logged metrics): equal counts of keys and values and no ``key`` show it.
+writes for logged metrics): equal counts of keys and values and an empty merged ``key``
+show it. Values come out as UTF-8 bytes, keys as text.
 Otherwise the caller decodes the record with wandb's own classes.
 
 The views are built at import from the installed wandb's ``Record`` descriptor, so field
@@ -27,6 +28,7 @@ wandb_pb: Any = wandb_internal_pb2
 _FD = descriptor_pb2.FieldDescriptorProto
 _PACKAGE = "gui_fastpath_wandb_views"
 _ONEOF = "record_type"
+_SCALARS = {"string": _FD.TYPE_STRING, "bytes": _FD.TYPE_BYTES}
 
 
 def _add_message(
@@ -35,11 +37,11 @@ def _add_message(
     message = file.message_type.add(name=name)
     for field_name, number, label, type_name in fields:
         field = message.field.add(name=field_name, number=number, label=label)
-        if type_name:
+        if type_name in _SCALARS:
+            field.type = _SCALARS[type_name]
+        else:
             field.type = _FD.TYPE_MESSAGE
             field.type_name = f".{_PACKAGE}.{type_name}"
-        else:
-            field.type = _FD.TYPE_STRING
 
 
 def _build() -> tuple[Any, Any]:
@@ -51,7 +53,13 @@ def _build() -> tuple[Any, Any]:
     _add_message(
         file,
         "FlatItems",
-        [(name, item[name].number, repeated, "") for name in ("key", "nested_key", "value_json")],
+        [
+            # Singular: the last non-empty ``key`` of any item, so "" means no item has one.
+            ("key", item["key"].number, optional, "string"),
+            ("nested_key", item["nested_key"].number, repeated, "string"),
+            # Bytes: no UTF-8 decoding per value; json.loads takes the joined bytes.
+            ("value_json", item["value_json"].number, repeated, "bytes"),
+        ],
     )
     history = wandb_pb.HistoryRecord.DESCRIPTOR.fields_by_name
     _add_message(file, "FlatHistory", [("item", history["item"].number, optional, "FlatItems")])

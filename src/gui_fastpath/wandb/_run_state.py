@@ -13,7 +13,6 @@ import json
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import chain
 from typing import Any
 
 from google.protobuf import json_format
@@ -98,7 +97,8 @@ class RunState:
     def __init__(self, console_lines: int) -> None:
         self.identity: RunIdentity | None = None
         self.config: dict[str, Any] = {}
-        self.summary_raw: dict[_Path, str] = {}
+        self.summary_raw: dict[_Path, str | bytes] = {}
+        """Latest JSON value per summary path (bytes when read by the fast path)."""
         self._nested: dict[str, set[tuple[str, ...]]] = {}
         """Stored summary paths of two or more parts, by first part."""
         self.history: list[dict[str, Any]] = []
@@ -112,7 +112,6 @@ class RunState:
         self.last_step: int | None = None
         self.changed: set[str] = set()
         self.errors: list[tuple[int, str]] = []
-        self._undecoded: list[dict[str, Any]] = []
         self._repeats: dict[bytes, list[tuple[bool, _Path, str]]] = {}
         """Summary records that recur byte for byte apart from their number (wandb-core's
         runtime update at every step), by their bytes after the number."""
@@ -128,8 +127,8 @@ class RunState:
         parse = FastRecord.FromString
         summary = self.summary_raw
         heads = self._nested.keys()
-        rows = self.history
-        undecoded = self._undecoded
+        rows: list[Any] = self.history  # key lists stand in for rows until decoded
+        values: list[bytes] = []  # JSON values of this batch's rows, decoded at the end
         first_row = len(rows)
         summary_changed = False
         repeats = self._repeats
@@ -149,21 +148,21 @@ class RunState:
             kind = record.WhichOneof("record_type")
             if kind == "history":
                 items = record.history.item
-                keys = list(items.nested_key)  # lists: far cheaper to zip than containers
-                values = list(items.value_json)
-                row = dict(zip(keys, values, strict=False))
-                if len(row) == len(keys) == len(values) and not items.key:
-                    undecoded.append(row)
+                keys = list(items.nested_key)
+                start = len(values)
+                values.extend(items.value_json)
+                if len(values) - start == len(keys) and not items.key:
+                    rows.append(keys)  # a placeholder until the batch's values are decoded
                 else:
-                    row = self._decoded_row(wandb_pb.Record.FromString(payload).history.item)
-                rows.append(row)
+                    del values[start:]
+                    rows.append(self._decoded_row(wandb_pb.Record.FromString(payload).history.item))
             elif kind == "summary":
                 summary_changed = True
                 flat = record.summary
                 items = flat.update
                 keys = list(items.nested_key)
-                values = list(items.value_json)
-                if items.key or len(keys) != len(values) or flat.HasField("remove"):
+                updates = list(items.value_json)
+                if items.key or len(keys) != len(updates) or flat.HasField("remove"):
                     ops = self._summary_ops(RawRecord.FromString(payload).summary)
                     self._apply_summary_ops(ops)
                     if len(payload) < _SHORT and payload[0] == _NUM_TAG:
@@ -171,7 +170,7 @@ class RunState:
                             repeats.clear()
                         repeats[payload[_after_num(payload) :]] = ops
                 else:
-                    summary.update(zip(keys, values, strict=True))
+                    summary.update(zip(keys, updates, strict=True))
                     if heads and not summary.keys().isdisjoint(heads):
                         for head in [h for h in heads if h in summary]:
                             self._clear_conflicts(head)
@@ -184,7 +183,7 @@ class RunState:
         if summary_changed:
             self.changed.add("summary")
         if len(rows) > first_row:
-            self._decode_rows()
+            self._decode_rows(first_row, values)
             steps = [s for row in rows[first_row:] if isinstance(s := row.get("_step"), int)]
             if steps:
                 top = max(steps)
@@ -195,33 +194,34 @@ class RunState:
         row: dict[str, Any] = {}
         for item in items:
             key = ".".join(item.nested_key) if item.nested_key else item.key
-            row[key] = self._decode_leniently(item.value_json, key)
+            row[key] = self._decode_leniently(item.value_json)
         return row
 
-    def _decode_rows(self) -> None:
-        """Decode the JSON values of the rows read by this batch, in one ``json.loads``."""
-        rows = self._undecoded
-        self._undecoded = []
-        text = ",".join(chain.from_iterable(map(dict.values, rows)))
+    def _decode_rows(self, first_row: int, values: list[bytes]) -> None:
+        """Turn the batch's placeholder rows (key lists) into dicts, decoding all their
+        values in one ``json.loads``. A key logged twice keeps its last value, as in wandb."""
         try:
-            decoded = json.loads(f"[{text}]")
-            if len(decoded) != sum(map(len, rows)):
+            decoded = json.loads(b"[" + b",".join(values) + b"]")
+            if len(decoded) != len(values):
                 raise ValueError("a value is not one JSON value")
         except ValueError:
-            for row in rows:
-                for key, value in row.items():
-                    row[key] = self._decode_leniently(value, key)
-            return
-        values = iter(decoded)
-        for row in rows:
-            row.update(zip(row, values, strict=False))  # same keys: no resize
+            decoded = [self._decode_leniently(v) for v in values]
+        rows: list[Any] = self.history
+        at = 0
+        for index in range(first_row, len(rows)):
+            keys = rows[index]
+            if type(keys) is list:
+                end = at + len(keys)
+                rows[index] = dict(zip(keys, decoded[at:end], strict=True))
+                at = end
 
-    def _decode_leniently(self, value: str, key: str) -> Any:
+    def _decode_leniently(self, value: str | bytes) -> Any:
         try:
             return json.loads(value)
         except ValueError:
-            self.errors.append((-1, f"history value of {key!r} is not JSON; kept as text"))
-            return value
+            text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+            self.errors.append((-1, f"history value {text[:40]!r} is not JSON; kept as text"))
+            return text
 
     @staticmethod
     def _summary_ops(raw: bytes) -> list[tuple[bool, _Path, str]]:
@@ -278,7 +278,11 @@ class RunState:
             try:
                 value = json.loads(value_json)
             except ValueError:
-                value = value_json
+                value = (
+                    value_json.decode("utf-8", "replace")
+                    if isinstance(value_json, bytes)
+                    else value_json
+                )
             _set(tree, parts, value)
         return tree
 
