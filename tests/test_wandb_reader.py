@@ -32,7 +32,7 @@ run = wandb.init(
     resume=resume or None, name="reader-run", tags=["t1", "t2"], notes="written by a test",
     config={"lr": 0.001, "optimizer": {"name": "adam", "betas": [0.9, 0.999]}, "seed": 7,
             "big": "x" * int(big)},
-    settings=wandb.Settings(x_disable_stats=True),
+    settings=wandb.Settings(x_disable_stats=os.environ.get("STATS") != "1"),
 )
 print(json.dumps({"folder": run.dir.rsplit("/files", 1)[0]}), flush=True)
 for step in range(steps):
@@ -48,6 +48,9 @@ for step in range(steps):
         time.sleep(pause)
 run.config.update({"late": {"x": 1}, "lr": 0.002}, allow_val_change=True)
 run.summary["best"] = {"value": 3.5, "at": 2}
+run.summary["gone"] = 1
+del run.summary["gone"]
+run.summary["nested"] = {"replaced": True}
 run.finish(exit_code=int(os.environ.get("EXIT_CODE", "0")))
 """
 
@@ -65,13 +68,19 @@ def _env(home: Path) -> dict[str, str]:
 
 
 def _start(
-    run_dir: Path, run_id: str, steps: int, pause: float = 0.0, resume: str = "", big: int = 0
+    run_dir: Path,
+    run_id: str,
+    steps: int,
+    pause: float = 0.0,
+    resume: str = "",
+    big: int = 0,
+    stats: bool = False,
 ):
     run_dir.mkdir(parents=True, exist_ok=True)
     args = [str(run_dir), run_id, str(steps), str(pause), resume, str(big)]
     return subprocess.Popen(
         [sys.executable, "-c", _WRITER, *args],
-        env=_env(run_dir.parent / "home"),
+        env={**_env(run_dir.parent / "home"), "STATS": "1" if stats else "0"},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -79,8 +88,10 @@ def _start(
     )
 
 
-def _write(run_dir: Path, run_id: str, steps: int, resume: str = "", big: int = 0) -> Path:
-    proc = _start(run_dir, run_id, steps, resume=resume, big=big)
+def _write(
+    run_dir: Path, run_id: str, steps: int, resume: str = "", big: int = 0, stats: bool = False
+) -> Path:
+    proc = _start(run_dir, run_id, steps, resume=resume, big=big, stats=stats)
     out, _ = proc.communicate(timeout=90)
     assert proc.returncode == 0
     folder = Path(json.loads(out.splitlines()[0])["folder"])
@@ -107,7 +118,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
 def runs(tmp_path_factory) -> dict[str, Path]:
     """Runs written once per session: finished, killed mid-run, and resumed."""
     root = tmp_path_factory.mktemp("wandb-reader")
-    found = {"finished": _write(root / "finished", "fin0001", 12)}
+    found = {"finished": _write(root / "finished", "fin0001", 12, stats=True)}
     # Several blocks, and a config record longer than a block (FIRST, MIDDLE…, LAST chunks).
     found["long"] = _write(root / "long", "lng0001", 300, big=70_000)
     killed = _start(root / "killed", "kil0001", 100_000, pause=0.002)
@@ -183,7 +194,10 @@ def test_finished_run_identity_and_state(runs):
     assert (snapshot.identity.entity, snapshot.identity.project) == ("tester", "reader-tests")
     assert snapshot.config["optimizer"] == {"name": "adam", "betas": [0.9, 0.999]}
     assert snapshot.config["lr"] == 0.002
-    assert snapshot.summary["nested"] == {"a": 11, "b": {"c": -11}}
+    assert snapshot.summary["nested"] == {"replaced": True}
+    assert "gone" not in snapshot.summary
+    assert snapshot.system and snapshot.system[0]["_timestamp"] > 1e9
+    assert any(key.startswith("proc.memory") for key in snapshot.system[0])
     assert snapshot.summary["best"] == {"value": 3.5, "at": 2}
     assert snapshot.history[3]["_step"] == 3 and math.isnan(snapshot.history[3]["weird"])
     assert snapshot.history[0]["nested.b.c"] == 0
