@@ -160,8 +160,8 @@ class RunState:
                 summary_changed = True
                 flat = record.summary
                 items = flat.update
-                keys = list(items.nested_key)
-                updates = list(items.value_json)
+                keys = items.nested_key  # zipped as containers: cheaper than lists here
+                updates = items.value_json
                 if items.key or len(keys) != len(updates) or flat.HasField("remove"):
                     ops = self._summary_ops(RawRecord.FromString(payload).summary)
                     self._apply_summary_ops(ops)
