@@ -9,6 +9,7 @@ from gui_fastpath.demo import DEMO_WORKER_ID, demo_train_config
 from gui_fastpath.lifecycle import RunState
 from gui_fastpath.plugin import WORKERS
 from gui_fastpath.qt.host.app import ReferenceHost
+from gui_fastpath.qt.host.run_bus import Topic
 from gui_fastpath.qt.presenter import FastPathPresenter
 
 pytestmark = pytest.mark.timeout(90)
@@ -68,6 +69,8 @@ def _run_demo(qapp, tmp_path, **config_kw):
 def test_demo_run_completes_with_lifecycle_checkpoints_and_logs(qapp, tmp_path):
     host, state = _run_demo(qapp, tmp_path, total_steps=4000, step_delay_ms=0, wandb=False)
     assert state["final"] is RunState.COMPLETED
-    lifecycle = [t for t, e in host.bus if t == "run.lifecycle"]
-    assert lifecycle, "lifecycle events are forwarded to the host's run bus"
-    assert host.bus[-1][1]["state"] == "COMPLETED"
+    # Transitions reach the host's own RunBus topics; heartbeats do not.
+    published = host.run_bus.published
+    assert [e.topic for e in published] == [Topic.RUN_STARTED, Topic.RUN_COMPLETED]
+    assert published[-1].payload["status"] == "completed"
+    assert published[-1].run_id == state["run_id"]

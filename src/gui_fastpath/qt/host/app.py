@@ -14,9 +14,11 @@ from qtpy.QtCore import QObject, QTimer
 from qtpy.QtWidgets import QApplication, QInputDialog
 
 from gui_fastpath.bridge import LocalEventSource, RunEventSource, RunSummary
+from gui_fastpath.lifecycle.run_bus import RunBusForwarder
 from gui_fastpath.qt.event_pump import RunEventPump
 from gui_fastpath.qt.host.adapter import install_plugins
 from gui_fastpath.qt.host.daemon import LocalDaemon, new_run_id
+from gui_fastpath.qt.host.run_bus import RunBus, TelemetryEvent, Topic
 from gui_fastpath.qt.host.window import ReferenceHostWindow
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,8 @@ class ReferenceHost(QObject):
         self.pump = RunEventPump(source or LocalEventSource(runs_root), self)
         self.run_workers: dict[str, str] = {}
         self._pending: set[asyncio.Future[str]] = set()
-        self.bus: list[tuple[str, dict[str, Any]]] = []
-        """What was forwarded to the host's run bus (topic, payload)."""
+        self.run_bus = RunBus()
+        self._forward = RunBusForwarder(self.run_bus, Topic, TelemetryEvent)
         self.pump.runSeen.connect(self._on_run_seen)
         self.pump.runRemoved.connect(self.window.forget_run)
         self.pump.manifest.connect(self._on_manifest)
@@ -105,8 +107,7 @@ class ReferenceHost(QObject):
         if presenter is not None:
             presenter.apply_lifecycle(event)
         self.window.note_run(event.run_id, event.state.value)
-        # The host's RunBus topic for lifecycle transitions.
-        self.bus.append(("run.lifecycle", event.to_dict()))
+        self._forward(event)
         if event.state.terminal or event.seq == 1:
             self.window.status_bar.showMessage(
                 f"run {event.run_id}: {event.state.value}"
