@@ -346,7 +346,8 @@ async def test_native_watching_that_fails_falls_back_to_polling(tmp_path, monkey
     watching = Watching(RunsWatcher(tmp_path, rescan=FakeRescan()))
     try:
         with caplog.at_level(logging.WARNING, logger="gui_fastpath.watch.watcher"):
-            assert await watching.until(_is(RunAppeared, "a"))
+            events = await watching.until(_is(RunAppeared, "a"))
+        assert events[-1].initial is True
         assert watching.watcher.polling
         assert caplog.messages == [
             f"native watching of {tmp_path} failed ([Errno 28] OS file watch limit reached); "

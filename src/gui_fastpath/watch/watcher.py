@@ -121,6 +121,7 @@ class RunsWatcher:
         self._stopping = threading.Event()
         self._effective_poll_ms = self.poll_ms
         self._known: set[str] = set()
+        self._initial = False
         self._iterated = False
 
     @property
@@ -153,18 +154,17 @@ class RunsWatcher:
         )
 
     async def _batches(self) -> AsyncGenerator[Batch, None]:
-        initial = self.root.is_dir()
+        self._initial = self.root.is_dir()
         try:
             while await self._wait_for_root():
                 real_root = os.path.realpath(self.root)
                 if self._effective_poll_ms is None:
-                    session = self._native_session(real_root, initial)
+                    session = self._native_session(real_root)
                 else:
-                    session = self._polling_session(real_root, initial, self._effective_poll_ms)
+                    session = self._polling_session(real_root, self._effective_poll_ms)
                 async with contextlib.aclosing(session) as batches:
                     async for batch in batches:
                         yield batch
-                initial = False
                 if not self._stopped() and not self.root.is_dir() and self._known:
                     yield self._forget_all()
         finally:
@@ -201,7 +201,7 @@ class RunsWatcher:
                 await watch.close()
         return False
 
-    async def _native_session(self, real_root: str, initial: bool) -> AsyncGenerator[Batch, None]:
+    async def _native_session(self, real_root: str) -> AsyncGenerator[Batch, None]:
         identity = _identity(self.root)
         watch = _Awatch(
             self,
@@ -215,7 +215,7 @@ class RunsWatcher:
         try:
             if not await watch.armed():
                 return
-            batch = await asyncio.to_thread(self._resync, real_root, initial)
+            batch = await asyncio.to_thread(self._resync, real_root)
             self.ready.set()
             if batch:
                 yield batch
@@ -232,15 +232,13 @@ class RunsWatcher:
         finally:
             await watch.close()
 
-    async def _polling_session(
-        self, real_root: str, initial: bool, poll_ms: int
-    ) -> AsyncGenerator[Batch, None]:
+    async def _polling_session(self, real_root: str, poll_ms: int) -> AsyncGenerator[Batch, None]:
         poller = RunsPoller(real_root, budget_s=poll_ms / 1000 * POLL_BUDGET_SHARE)
         try:
             await asyncio.to_thread(poller.baseline)
         except OSError:
             return
-        batch = await asyncio.to_thread(self._resync, real_root, initial)
+        batch = await asyncio.to_thread(self._resync, real_root)
         self.ready.set()
         if batch:
             yield batch
@@ -274,8 +272,13 @@ class RunsWatcher:
 
     # --- run bookkeeping, in a worker thread -------------------------------------------
 
-    def _resync(self, real_root: str, initial: bool) -> Batch:
-        """Reconcile the known runs with a listing of the root (at start, after a restart)."""
+    def _resync(self, real_root: str) -> Batch:
+        """Reconcile the known runs with a listing of the root (at start, after a restart).
+
+        The first time, if the root was there when iteration began, the runs found are the
+        existing ones (``initial=True``, or only recorded if ``report_existing`` is False).
+        """
+        initial, self._initial = self._initial, False
         try:
             current = list_runs(real_root)
         except OSError as exc:
