@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -444,3 +445,31 @@ def test_run_url_needs_entity_and_project():
         run_url("e", "p", "r", base_url="https://api.wandb.ai", environ=environ)
         == "https://ui.example/e/p/runs/r"
     )
+
+
+def _chunk(payload: bytes) -> bytes:
+    """One FULL chunk, framed as wandb frames it (plain CRC-32 over type and payload)."""
+    header = zlib.crc32(b"\x01" + payload).to_bytes(4, "little")
+    return header + len(payload).to_bytes(2, "little") + b"\x01" + payload
+
+
+def test_unknown_and_undecodable_records(runs, tmp_path):
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    data = runs["resumed_first"].read_bytes()
+    assert len(data) % BLOCK_SIZE + 200 < BLOCK_SIZE  # the crafted chunks fit in the block
+    future_kind = b"\x08\x63" + b"\xb2\x09\x03abc"  # num 99, then field 150: unknown to 0.31
+    garbage = b"\x0a\xff\xff\xff"  # a length running past the end
+    wrapped = pb.Record(
+        config=pb.ConfigRecord(
+            update=[pb.ConfigItem(key="opt", value_json='{"value": "sgd", "desc": "optimizer"}')]
+        )
+    ).SerializeToString()
+    target = tmp_path / "run-res0001.wandb"
+    target.write_bytes(data + _chunk(future_kind) + _chunk(garbage) + _chunk(wrapped))
+    snapshot = OfflineRunReader(target).read_all()
+    (problem,) = snapshot.problems
+    assert problem.offset == len(data) + CHUNK_HEADER_SIZE + len(future_kind)
+    assert "undecodable record" in problem.problem and "upgrade wandb" in problem.fix
+    assert snapshot.config["opt"] == "sgd"
+    assert len(snapshot.history) == 5 and snapshot.exit is not None

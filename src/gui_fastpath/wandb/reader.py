@@ -96,7 +96,7 @@ class OfflineRunReader:
         return RunSnapshot(
             path=self.path,
             identity=state.identity,
-            config=_deep_copy({k: v for k, v in state.config.items() if k != "_wandb"}),
+            config=_config_view(state.config),
             summary=previous.summary if previous is not None else state.summary_tree(),
             history=FrozenList(state.history),
             system=FrozenList(state.system),
@@ -121,3 +121,20 @@ class OfflineRunReader:
 
 def _deep_copy(tree: dict) -> dict:
     return {k: _deep_copy(v) if isinstance(v, dict) else v for k, v in tree.items()}
+
+
+_WRAPPED = ({"value"}, {"value", "desc"})
+
+
+def _config_view(config: dict) -> dict:
+    """The config without ``_wandb``, each top-level value unwrapped from wandb's stored
+    form ``{"value": v, "desc": …}`` where a file carries it (wandb 0.31 writes plain
+    values to ``.wandb`` files; the wrapped form is that of ``config.yaml`` and the server)."""
+    view = {}
+    for key, value in config.items():
+        if key == "_wandb":
+            continue
+        if isinstance(value, dict) and set(value) in _WRAPPED:
+            value = value["value"]
+        view[key] = _deep_copy(value) if isinstance(value, dict) else value
+    return view

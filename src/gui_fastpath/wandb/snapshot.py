@@ -171,7 +171,8 @@ class RunSnapshot:
     """None until the run record has been read."""
     config: Mapping[str, Any]
     """The run config: initial values and later updates, nested keys as nested dicts,
-    without wandb's internal ``_wandb`` entry."""
+    without wandb's internal ``_wandb`` entry; a value stored in wandb's wrapped form
+    ``{"value": v, "desc": …}`` is shown as ``v``."""
     summary: Mapping[str, Any]
     """Latest summary: every summary update merged in order, nested keys as nested dicts,
     without ``_wandb``."""
