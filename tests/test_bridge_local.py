@@ -9,6 +9,7 @@ import pytest
 
 from _bridge_helpers import FakeRunEvents, append_events, manifest_with, wait_until
 from gui_fastpath.bridge import BadEventIdError, BadRunIdError, LocalEventSource, RunEventSource
+from gui_fastpath.bridge._lifecycle_tail import LifecycleTail
 from gui_fastpath.bridge.events import RunCursor
 from gui_fastpath.manifest import write_manifest
 
@@ -179,4 +180,44 @@ async def test_missing_runs_root_names_it(tmp_path):
     source = LocalEventSource(tmp_path / "nope")
     with pytest.raises(FileNotFoundError, match="nope is not a directory"):
         await source.list_runs()
+    await source.close()
+
+
+def test_journal_tail_starts_near_the_end_and_waits_for_whole_lines(runs_root):
+    run = runs_root / "run-a"
+    append_events(run, 50)
+    tail = LifecycleTail(run, initial_lines=3)
+    assert [e["seq"] for e in tail.read()] == [48, 49, 50]
+    journal = run / "lifecycle.jsonl"
+    line = journal.read_bytes().splitlines(keepends=True)[-1].replace(b'"seq":50', b'"seq":51')
+    with journal.open("ab") as fh:
+        fh.write(line[:20])  # a writer caught mid-line
+    assert tail.read() == []
+    with journal.open("ab") as fh:
+        fh.write(line[20:])
+    assert [e["seq"] for e in tail.read()] == [51]
+
+
+def test_journal_tail_rereads_a_replaced_journal_and_skips_bad_lines(runs_root, caplog):
+    run = runs_root / "run-a"
+    append_events(run, 2)
+    tail = LifecycleTail(run)
+    assert [e["seq"] for e in tail.read()] == [1, 2]
+    replacement = run / "lifecycle.new"
+    good = (run / "lifecycle.jsonl").read_bytes()
+    replacement.write_bytes(good + b"not json\n")
+    replacement.replace(run / "lifecycle.jsonl")
+    with caplog.at_level(logging.WARNING):
+        assert [e["seq"] for e in tail.read()] == [1, 2]  # the caller drops seqs it has seen
+    assert "lifecycle.jsonl: line 3 after byte 0 is not a lifecycle event" in caplog.text
+
+
+async def test_polling_mode_follows_appends(runs_root):
+    source = LocalEventSource(runs_root, run_events=FakeRunEvents(), poll_ms=20)
+    events = source.subscribe("run-a")
+    append_events(runs_root / "run-a", 1)
+    assert (await anext(events)).data["seq"] == 1
+    append_events(runs_root / "run-a", 1)
+    assert (await anext(events)).data["seq"] == 2
+    await events.aclose()
     await source.close()

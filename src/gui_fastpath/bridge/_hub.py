@@ -142,7 +142,7 @@ class EventHub:
         history: HistoryLoader,
         *,
         queue_size: int = 1024,
-        lifecycle_window: int = 4096,
+        lifecycle_window: int = 1024,
         global_window: int = 4096,
     ) -> None:
         self.epoch = secrets.token_hex(4)

@@ -17,15 +17,16 @@ __all__ = ["LifecycleTail", "read_lifecycle_range"]
 class LifecycleTail:
     """Incremental reader of one journal; a partial last line waits for its newline.
 
-    The first read covers at most ``initial_bytes`` from the end (older history is read on
-    demand with :func:`read_lifecycle_range`); a truncated or replaced journal is reread
-    from its start (the caller drops seqs it has already seen).
+    The first read returns only the last ``initial_lines`` events (enough for the run's
+    latest state; older history is read on demand with :func:`read_lifecycle_range`), found
+    by reading the file backwards; a truncated or replaced journal is reread from its start
+    (the caller drops seqs it has already seen).
     """
 
-    def __init__(self, run_dir: Path, *, initial_bytes: int = 64 * 1024) -> None:
+    def __init__(self, run_dir: Path, *, initial_lines: int = 8) -> None:
         self.run_dir = run_dir
         self.path = run_dir / LIFECYCLE_NAME
-        self._initial_bytes = initial_bytes
+        self._initial_lines = initial_lines
         self._offset = 0
         self._inode: int | None = None
 
@@ -38,25 +39,32 @@ class LifecycleTail:
         if st.st_ino != self._inode or st.st_size < self._offset:
             first = self._inode is None
             self._inode = st.st_ino
-            self._offset = self._line_start(st.st_size) if first else 0
+            self._offset = self._start_of_last_lines(st.st_size) if first else 0
         if st.st_size <= self._offset:
             return []
         events, self._offset = read_lifecycle_since(self.run_dir, self._offset)
         return [event.to_dict() for event in events]
 
-    def _line_start(self, size: int) -> int:
-        """Offset of the first whole line within the last ``initial_bytes`` of the file."""
-        start = size - self._initial_bytes
-        if start <= 0:
-            return 0
+    def _start_of_last_lines(self, size: int, block: int = 8192) -> int:
+        """Offset where the last ``initial_lines`` complete lines begin (0 if fewer)."""
+        wanted = self._initial_lines + 1  # the newline *before* the first line we keep
+        found = 0
+        end = size
         try:
             with self.path.open("rb") as fh:
-                fh.seek(start - 1)
-                chunk = fh.read(self._initial_bytes + 1)
+                while end > 0:
+                    start = max(0, end - block)
+                    fh.seek(start)
+                    chunk = fh.read(end - start)
+                    pos = len(chunk)
+                    while (pos := chunk.rfind(b"\n", 0, pos)) >= 0:
+                        found += 1
+                        if found == wanted:
+                            return start + pos + 1
+                    end = start
         except OSError:
             return 0
-        newline = chunk.find(b"\n")
-        return size if newline < 0 else start + newline
+        return 0
 
 
 def read_lifecycle_range(run_dir: Path, after: int, before: int) -> list[dict[str, Any]]:

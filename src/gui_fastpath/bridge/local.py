@@ -50,6 +50,10 @@ __all__ = ["LocalEventSource", "RunEventsFactory"]
 
 _log = logging.getLogger(__name__)
 
+_FALLBACK_POLL_MS = 1_000
+"""Poll interval when file notifications fail (e.g. the inotify watch limit)."""
+_FOLLOWED = (LIFECYCLE_NAME, MANIFEST_NAME)
+
 RunEventsFactory = Callable[[Path], AsyncIterable[Any]]
 """``runs_root -> async iterable`` of watcher events (or tuples of them), each with
 ``to_dict()`` (``type`` ``run_appeared``/``manifest_changed``/``run_removed``) and, when it
@@ -210,20 +214,73 @@ class LocalEventSource:
         return found
 
     def _file_changes(self) -> AsyncIterator[set[tuple[watchfiles.Change, str]]]:
+        if self._poll_ms is not None:
+            return self._poll_files(self._poll_ms)
         root = self._real_root
 
         def wanted(_change: watchfiles.Change, path: str) -> bool:
             return _classify(root, path) is not None
 
-        return watchfiles.awatch(
-            self.runs_root,
-            watch_filter=wanted,
-            debounce=50,
-            step=5,
-            stop_event=self._stop,
-            force_polling=self._poll_ms is not None,
-            poll_delay_ms=self._poll_ms or 300,
+        return self._native_or_polling(
+            watchfiles.awatch(
+                self.runs_root, watch_filter=wanted, debounce=50, step=5, stop_event=self._stop
+            )
         )
+
+    async def _native_or_polling(
+        self, native: AsyncIterator[set[tuple[watchfiles.Change, str]]]
+    ) -> AsyncIterator[set[tuple[watchfiles.Change, str]]]:
+        try:
+            async for batch in native:
+                yield batch
+        except OSError as exc:  # e.g. the inotify watch limit
+            _log.warning(
+                "%s: file notifications failed (%s); polling every %d ms instead",
+                self.runs_root,
+                exc,
+                _FALLBACK_POLL_MS,
+            )
+            async for batch in self._poll_files(_FALLBACK_POLL_MS):
+                yield batch
+
+    async def _poll_files(
+        self, interval_ms: int
+    ) -> AsyncIterator[set[tuple[watchfiles.Change, str]]]:
+        """Stat every run's journal and manifest each ``interval_ms`` (watchfiles' own
+        polling compares whole-second mtimes and misses appends within a second). The first
+        round reports everything, so nothing written before it is missed."""
+        seen: dict[str, tuple[int, int, int]] = {}
+        while not self._stop.is_set():
+            changed = await asyncio.to_thread(self._poll_once, seen)
+            if changed:
+                yield changed
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), interval_ms / 1000)
+
+    def _poll_once(
+        self, seen: dict[str, tuple[int, int, int]]
+    ) -> set[tuple[watchfiles.Change, str]]:
+        changed: set[tuple[watchfiles.Change, str]] = set()
+        current: dict[str, tuple[int, int, int]] = {}
+        try:
+            entries = [e for e in os.scandir(self._real_root) if _is_run_dir(e)]
+        except OSError:
+            return changed
+        for entry in entries:
+            for path in (entry.path, *(os.path.join(entry.path, n) for n in _FOLLOWED)):
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                # A run directory counts once (its mtime changes with any file in it).
+                is_run = path == entry.path
+                key = (st.st_ino, 0, 0) if is_run else (st.st_ino, st.st_size, st.st_mtime_ns)
+                current[path] = key
+                if seen.get(path) != key:
+                    changed.add((watchfiles.Change.modified, path))
+        seen.clear()
+        seen.update(current)
+        return changed
 
     async def _follow_files(
         self, changes: AsyncIterator[set[tuple[watchfiles.Change, str]]]
