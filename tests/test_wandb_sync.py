@@ -7,7 +7,6 @@ import json
 import os
 import stat
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ from gui_fastpath.wandb.sync import (
     retry_due,
 )
 from gui_fastpath.wandb.sync_queue import SyncQueue, backoff_delay, default_queue_path
-from wandb_support import HangingServer, closed_port, copy_run, write_offline_run
+from wandb_support import FAKE_WANDB, HangingServer, closed_port, copy_run, write_offline_run
 
 KEY = "fakekey0" * 5 + "sync"
 
@@ -64,34 +63,6 @@ def queue(home) -> SyncQueue:
     return SyncQueue(redact=lambda text: text.replace(KEY, "[redacted]"))
 
 
-FAKE_WANDB = textwrap.dedent(
-    """
-    # A stand-in for the wandb CLI at the subprocess seam: `fake sync <folder>`.
-    import os, pathlib, signal, sys, time
-    mode = os.environ["FAKE_WANDB_MODE"]
-    assert sys.argv[1] == "sync", sys.argv
-    folder = pathlib.Path(sys.argv[2])
-    key = os.environ.get("WANDB_API_KEY", "")
-    print(f"wandb: uploading to {os.environ['WANDB_BASE_URL']} with key {key}", flush=True)
-    print("wandb: 3 of 5 files uploaded\\rwandb: 5 of 5 files uploaded", flush=True)
-    if mode == "ok":
-        for log in folder.glob("*.wandb"):
-            log.with_name(log.name + ".synced").touch()
-    elif mode == "no-marker":
-        pass
-    elif mode == "exit-1":
-        print("wandb: ERROR permission denied for entity 'someone'", flush=True)
-        sys.exit(1)
-    elif mode == "block":
-        time.sleep(3600)
-    elif mode == "stubborn":
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        print("wandb: ignoring SIGTERM", flush=True)
-        time.sleep(3600)
-    """
-)
-
-
 @pytest.fixture
 def fake_wandb(tmp_path, monkeypatch):
     """Options whose ``wandb`` is the stand-in above; set the mode with the returned setter."""
@@ -110,9 +81,14 @@ def credentials(url: str) -> Credentials:
 
 
 def no_children_left() -> bool:
-    return all(
-        p.status() == psutil.STATUS_ZOMBIE for p in psutil.Process().children(recursive=True)
-    )
+    """No child process runs but the session's QtWebEngineProcess (see conftest)."""
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE and "QtWebEngineProcess" not in p.name():
+                return False
+        except psutil.NoSuchProcess:
+            continue
+    return True
 
 
 # ---- the real wandb against servers that are down ------------------------------------------

@@ -14,6 +14,8 @@ import shutil
 import socket
 import subprocess
 import sys
+import textwrap
+import threading
 from pathlib import Path
 
 from aiohttp import web
@@ -121,3 +123,70 @@ class HangingServer:
         self.release.set()
         assert self._runner is not None
         await self._runner.cleanup()
+
+
+class LocalPage:
+    """A loopback HTTP server on a thread: every GET answers a small HTML page.
+
+    For Qt tests, which have no asyncio loop; stands in for a reachable W&B server.
+    """
+
+    def __init__(self, title: str = "W&B run page") -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        body = f"<html><head><title>{title}</title></head><body>{title}</body></html>".encode()
+        paths: list[str] = []
+
+        class _Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                paths.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.paths = paths
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LocalPage:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+FAKE_WANDB = textwrap.dedent(
+    """
+    # A stand-in for the wandb CLI at the subprocess seam: `fake sync <folder>`.
+    import os, pathlib, signal, sys, time
+    mode = os.environ["FAKE_WANDB_MODE"]
+    assert sys.argv[1] == "sync", sys.argv
+    folder = pathlib.Path(sys.argv[2])
+    key = os.environ.get("WANDB_API_KEY", "")
+    print(f"wandb: uploading to {os.environ['WANDB_BASE_URL']} with key {key}", flush=True)
+    print("wandb: 3 of 5 files uploaded\\rwandb: 5 of 5 files uploaded", flush=True)
+    if mode == "ok":
+        for log in folder.glob("*.wandb"):
+            log.with_name(log.name + ".synced").touch()
+    elif mode == "no-marker":
+        pass
+    elif mode == "exit-1":
+        print("wandb: ERROR permission denied for entity 'someone'", flush=True)
+        sys.exit(1)
+    elif mode == "block":
+        time.sleep(3600)
+    elif mode == "stubborn":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("wandb: ignoring SIGTERM", flush=True)
+        time.sleep(3600)
+    """
+)
