@@ -221,3 +221,15 @@ async def test_polling_mode_follows_appends(runs_root):
     assert (await anext(events)).data["seq"] == 2
     await events.aclose()
     await source.close()
+
+
+async def test_an_id_from_another_process_resumes_lifecycle_exactly(source, runs_root):
+    append_events(runs_root / "run-a", 4)
+    write_manifest(runs_root / "run-a", manifest_with("run-a", "a.pt"))
+    foreign = str(RunCursor(lifecycle=2, artifacts=99, epoch="0ddba11"))
+    events = source.subscribe("run-a", foreign)
+    got = await take(events, 3)
+    assert [e.kind for e in got] == ["artifacts", "lifecycle", "lifecycle"]
+    assert [e.data["seq"] for e in got[1:]] == [3, 4]  # the journal's seqs are durable
+    assert got[-1].id.endswith(source.epoch)
+    await events.aclose()

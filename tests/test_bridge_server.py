@@ -360,3 +360,27 @@ async def test_slow_client_is_dropped_and_resumes_from_its_last_id(runs_root, ht
     resumed.response.close()
     await bridge.close()
     await source.close()
+
+
+async def test_client_reconnects_when_a_server_goes_silent():
+    connections = []
+
+    async def silent(reader, writer):  # answers like an SSE server, then says nothing
+        connections.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")
+        await writer.drain()
+        await reader.read()  # until the client gives up on us
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = SseEventSource(
+        f"http://127.0.0.1:{port}", "t", idle_timeout_s=0.1, backoff_s=(0.01, 0.01)
+    )
+    pending = asyncio.ensure_future(anext(client.subscribe("run-a", "l3-a0-ff")))
+    await wait_until(lambda: len(connections) >= 2, what="a second connection")
+    assert b"last-event-id: l3-a0-ff" in connections[1].lower()
+    pending.cancel()
+    await client.close()
+    server.close()
+    await server.wait_closed()
