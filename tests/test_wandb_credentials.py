@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import keyring
@@ -260,3 +262,46 @@ async def test_no_key_given_by_any_path_is_written_anywhere(
             assert form.decode() not in logged + out + err
     assert len(lines) > 10 and queue.path.exists()
     assert files_holding([tmp_path], list(keys.values())) == []
+
+
+def cli(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "gui_fastpath", "wandb", "sync", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+@pytest.mark.timeout(90)
+def test_the_cli_takes_a_key_on_stdin_queues_the_run_and_writes_the_key_nowhere(
+    tmp_path, module_run
+):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    url = f"http://127.0.0.1:{closed_port()}"
+    env.update(HOME=str(home), XDG_STATE_HOME=str(home / "state"), WANDB_BASE_URL=url)
+    env["NETRC"] = str(home / "no-netrc")
+    run_dir = tmp_path / "run"
+    folder = copy_run(module_run, run_dir)
+    key = "clikey00" * 5 + "stdin"
+
+    no_key = cli([str(run_dir)], env)
+    assert no_key.returncode == 3
+    assert no_key.stderr == (
+        f"gui-fastpath wandb sync: no W&B API key for {url}; set WANDB_API_KEY, add the "
+        "server to your netrc file, or pass --api-key-stdin\n"
+    )
+
+    done = cli([str(run_dir), "--api-key-stdin", "--reach-timeout-ms", "500"], env, key + "\n")
+    assert done.returncode == 1, done.stderr
+    assert f"The W&B server {url} is not reachable (connection refused)." in done.stdout
+    listed = cli(["--list-queue"], env)
+    assert listed.stdout.startswith(f"{folder}  {url}  attempts=1  last error: The W&B server")
+
+    for text in (no_key.stdout, no_key.stderr, done.stdout, done.stderr, listed.stdout):
+        assert key not in text
+    assert files_holding([tmp_path], [key]) == []

@@ -31,6 +31,8 @@ from wandb_support import (
 
 KEY = "tabkey00" * 5 + "typed"
 STALL_LIMIT_S = 0.050
+STEPS_50MB = 73_000
+"""Steps of 8 metrics that make a ~50 MB ``.wandb`` file."""
 
 
 @pytest.fixture(scope="session")
@@ -364,11 +366,12 @@ def run_50mb(request, tmp_path_factory) -> Path:
     """A ~50 MB run written by the real wandb, cached between test sessions (pytest cache)."""
     import wandb
 
-    cache = Path(request.config.cache.mkdir(f"wandb-50mb-{wandb.__version__}"))
+    cache = Path(request.config.cache.mkdir(f"wandb-50mb-v2-{wandb.__version__}"))
     run_dir = cache / "run"
     if not (cache / "complete").exists():
         shutil.rmtree(run_dir, ignore_errors=True)
-        write_offline_run(run_dir, steps=73_000, home=tmp_path_factory.mktemp("home-50mb"))
+        home = tmp_path_factory.mktemp("home-50mb")
+        write_offline_run(run_dir, steps=STEPS_50MB, home=home, extra_metrics=5)
         (cache / "complete").touch()
     return run_dir
 
@@ -398,7 +401,7 @@ def test_the_event_loop_stays_responsive_while_a_50_mb_run_loads(make_tab, run_5
     qtbot.waitUntil(lambda: loaded(tab), timeout=120_000)
     timer.stop()
 
-    assert tab.view.history_rows == 73_000
+    assert tab.view.history_rows == STEPS_50MB
     stalls = sorted(g - 0.005 for g in gaps)
     assert len(gaps) > 50
     assert stalls[-1] < STALL_LIMIT_S, (

@@ -21,15 +21,18 @@ from pathlib import Path
 from aiohttp import web
 
 _WRITER = """
-import json, sys, time, wandb
+import json, math, sys, time, wandb
 out, steps, step_pause = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+extra = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 run = wandb.init(
     project="fastpath-tests", dir=out, mode="offline", name="demo-run", tags=["test"],
     config={"lr": 0.001, "optimizer": {"name": "adam", "betas": [0.9, 0.999]}, "seed": 7},
 )
 print(json.dumps({"folder": run.dir.rsplit("/files", 1)[0], "id": run.id}), flush=True)
 for step in range(steps):
-    run.log({"loss": 1.0 / (step + 1), "reward": step * 0.5, "eval/score": step % 7})
+    row = {"loss": 1.0 / (step + 1), "reward": step * 0.5, "eval/score": step % 7}
+    row.update({f"wave/{j}": math.sin(step * 0.001 * (j + 1)) for j in range(extra)})
+    run.log(row)
     if step_pause:
         time.sleep(step_pause)
 run.finish()
@@ -48,13 +51,18 @@ def wandb_env(home: Path) -> dict[str, str]:
     return env
 
 
-def write_offline_run(run_dir: Path, *, steps: int = 20, home: Path | None = None) -> Path:
-    """Write a finished offline run under ``run_dir/wandb``; return its ``offline-run-*`` folder."""
+def write_offline_run(
+    run_dir: Path, *, steps: int = 20, home: Path | None = None, extra_metrics: int = 0
+) -> Path:
+    """Write a finished offline run under ``run_dir/wandb``; return its ``offline-run-*`` folder.
+
+    Each step logs ``loss``, ``reward``, ``eval/score`` and ``extra_metrics`` sine waves.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
     home = home or run_dir.parent / "wandb-home"
     home.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        [sys.executable, "-c", _WRITER, str(run_dir), str(steps), "0"],
+        [sys.executable, "-c", _WRITER, str(run_dir), str(steps), "0", str(extra_metrics)],
         env=wandb_env(home),
         capture_output=True,
         text=True,

@@ -1,7 +1,8 @@
 """``gui-fastpath wandb <action>``: look at the W&B runs a worker wrote.
 
 ``summary RUN_DIR [--json]`` prints the newest run's identity, config and latest scalars,
-read from its ``run-<id>.wandb`` file (offline runs need no W&B account).
+read from its ``run-<id>.wandb`` file (offline runs need no W&B account). ``sync TARGET``
+uploads offline runs safely (see :mod:`gui_fastpath.cli._wandb_sync`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import math
 import sys
 from pathlib import Path
 from typing import Any
+
+from gui_fastpath.cli._wandb_sync import add_sync_action
 
 EXIT_NO_RUN = 1
 
@@ -40,6 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     summary.add_argument("--json", action="store_true", help="print one JSON object")
     summary.set_defaults(handler=_summary)
+    add_sync_action(actions)
     parser.set_defaults(handler=lambda args: parser.print_help() or 2)
 
 

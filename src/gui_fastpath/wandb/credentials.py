@@ -120,12 +120,14 @@ def _machine(base_url: str) -> str:
 
 
 def keyring_available() -> bool:
-    """True if the optional :mod:`keyring` package can be imported."""
+    """True if the optional :mod:`keyring` package is installed and has a usable backend."""
     try:
-        import keyring  # noqa: F401
+        import keyring
+        from keyring.backends import fail
+
+        return not isinstance(keyring.get_keyring(), fail.Keyring)
     except Exception:  # an installed keyring may fail to load its backend
         return False
-    return True
 
 
 def _secret_forms(api_key: str) -> set[str]:
