@@ -410,3 +410,13 @@ async def test_retry_due_syncs_due_runs_with_known_credentials_only(
 
     assert [(r.folder, r.outcome) for r in results] == [(folder, "synced")]
     assert [e.folder for e in queue.entries()] == [str(other)]  # no key for its server
+
+
+@pytest.mark.timeout(30)
+async def test_sync_run_from_the_package(folder, queue):
+    from gui_fastpath import wandb as gw
+
+    url = f"http://127.0.0.1:{closed_port()}"
+    result = await gw.sync_run(folder, gw.Credentials(url, "session", KEY), queue=queue)
+    assert (result.outcome, result.queued) == ("unreachable", True)
+    assert isinstance(queue, gw.SyncQueue)

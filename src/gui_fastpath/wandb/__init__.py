@@ -21,12 +21,17 @@ from gui_fastpath.wandb.snapshot import (
 )
 
 if TYPE_CHECKING:
+    from gui_fastpath.wandb.credentials import Credentials, CredentialStore, default_store
     from gui_fastpath.wandb.reader import OfflineRunReader
+    from gui_fastpath.wandb.sync import SyncJob, SyncOptions, SyncResult, sync_run
+    from gui_fastpath.wandb.sync_queue import SyncQueue
     from gui_fastpath.wandb.urls import BaseUrl, resolve_base_url, run_url
 
 __all__ = [
     "BaseUrl",
     "ConsoleLine",
+    "CredentialStore",
+    "Credentials",
     "FrozenList",
     "LocalRun",
     "OfflineRunReader",
@@ -35,10 +40,16 @@ __all__ = [
     "RunExit",
     "RunIdentity",
     "RunSnapshot",
+    "SyncJob",
+    "SyncOptions",
+    "SyncQueue",
+    "SyncResult",
+    "default_store",
     "find_wandb_dirs",
     "list_runs",
     "resolve_base_url",
     "run_url",
+    "sync_run",
 ]
 
 _LAZY = {
@@ -46,6 +57,14 @@ _LAZY = {
     "BaseUrl": "gui_fastpath.wandb.urls",
     "resolve_base_url": "gui_fastpath.wandb.urls",
     "run_url": "gui_fastpath.wandb.urls",
+    "CredentialStore": "gui_fastpath.wandb.credentials",
+    "Credentials": "gui_fastpath.wandb.credentials",
+    "default_store": "gui_fastpath.wandb.credentials",
+    "SyncJob": "gui_fastpath.wandb.sync",
+    "SyncOptions": "gui_fastpath.wandb.sync",
+    "SyncResult": "gui_fastpath.wandb.sync",
+    "sync_run": "gui_fastpath.wandb.sync",
+    "SyncQueue": "gui_fastpath.wandb.sync_queue",
 }
 
 

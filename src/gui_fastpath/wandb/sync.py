@@ -43,6 +43,7 @@ __all__ = [
     "find_sync_folder",
     "is_synced",
     "retry_due",
+    "sync_run",
 ]
 
 _log = logging.getLogger(__name__)
@@ -367,6 +368,19 @@ class SyncJob:
             message += " It stays in the sync queue."
         self._emit(message)
         return self._result("cancelled", message, started, code)
+
+
+async def sync_run(
+    folder: str | os.PathLike[str],
+    credentials: Credentials,
+    *,
+    queue: SyncQueue | None = None,
+    options: SyncOptions | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> SyncResult:
+    """Sync one run folder (see :class:`SyncJob`, which can also be cancelled)."""
+    job = SyncJob(folder, credentials, queue=queue, options=options, on_line=on_line)
+    return await job.run()
 
 
 async def retry_due(
