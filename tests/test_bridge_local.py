@@ -233,3 +233,13 @@ async def test_an_id_from_another_process_resumes_lifecycle_exactly(source, runs
     assert [e.data["seq"] for e in got[1:]] == [3, 4]  # the journal's seqs are durable
     assert got[-1].id.endswith(source.epoch)
     await events.aclose()
+
+
+async def test_close_ends_open_subscriptions(source, runs_root):
+    append_events(runs_root / "run-a", 1)
+    events = source.subscribe("run-a")
+    assert (await anext(events)).data["seq"] == 1
+    waiting = asyncio.ensure_future(anext(events))
+    await source.close()
+    with pytest.raises(StopAsyncIteration):
+        await waiting

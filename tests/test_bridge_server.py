@@ -363,7 +363,7 @@ async def test_slow_client_is_dropped_and_resumes_from_its_last_id(runs_root, ht
 
 
 async def test_client_reconnects_when_a_server_goes_silent():
-    connections = []
+    connections, finished = [], []
 
     async def silent(reader, writer):  # answers like an SSE server, then says nothing
         connections.append(await reader.readuntil(b"\r\n\r\n"))
@@ -371,6 +371,8 @@ async def test_client_reconnects_when_a_server_goes_silent():
         await writer.drain()
         await reader.read()  # until the client gives up on us
         writer.close()
+        await writer.wait_closed()
+        finished.append(writer)
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -382,5 +384,16 @@ async def test_client_reconnects_when_a_server_goes_silent():
     assert b"last-event-id: l3-a0-ff" in connections[1].lower()
     pending.cancel()
     await client.close()
+    await wait_until(lambda: len(finished) == len(connections), what="handlers done")
     server.close()
     await server.wait_closed()
+
+
+async def test_client_close_ends_its_iterators(server):
+    client = SseEventSource(server.url, server.token)
+    events = client.subscribe("run-a")
+    waiting = asyncio.ensure_future(anext(events))
+    await wait_until(lambda: server.source._hub._runs["run-a"].subscribers, what="connected")
+    await client.close()
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(waiting, 10)

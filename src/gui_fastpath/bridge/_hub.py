@@ -73,9 +73,12 @@ class _Queue:
         self.items: asyncio.Queue[_Entry] = asyncio.Queue(size + 1)  # +1: room for _WAKE
         self.size = size
         self.dropped = False
+        self.interrupted = False
 
     async def get(self, timeout: float | None) -> _Entry | None:
-        """The next entry; None on timeout or interrupt."""
+        """The next entry; None on timeout, and at once when interrupted and empty."""
+        if self.interrupted and self.items.empty():
+            return None
         try:
             entry = await asyncio.wait_for(self.items.get(), timeout)
         except TimeoutError:
@@ -83,6 +86,8 @@ class _Queue:
         return None if entry is _WAKE else entry
 
     def interrupt(self) -> None:
+        """From now on, an empty queue answers None instead of waiting (wakes a waiter)."""
+        self.interrupted = True
         if self.items.empty():
             self.items.put_nowait(_WAKE)
 
@@ -203,6 +208,12 @@ class EventHub:
         entry = _entry(0, "run_removed", run_id, {"run_id": run_id})
         _fanout(channel.subscribers, entry)
         self._publish_global("run_removed", run_id, {"run_id": run_id})
+
+    def interrupt_all(self) -> None:
+        """Wake every subscriber's pending ``next()`` with None (used on close)."""
+        queues = [q for c in self._runs.values() for q in c.subscribers]
+        for queue in [*queues, *self._global_subscribers]:
+            queue.interrupt()
 
     def knows(self, run_id: str) -> bool:
         channel = self._runs.get(run_id)

@@ -59,6 +59,8 @@ class SseEventSource:
         self._connect_timeout_s = connect_timeout_s
         self._backoff_min, self._backoff_max = backoff_s
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+        self._streams: set[aiohttp.ClientResponse] = set()
 
     async def list_runs(self) -> list[RunSummary]:
         """``GET /runs``; raises :class:`BridgeError` naming the URL and the fix."""
@@ -91,7 +93,7 @@ class SseEventSource:
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=self._connect_timeout_s, sock_read=self._idle_timeout_s
         )
-        while True:
+        while not self._closed:
             headers = dict(self._headers, Accept="text/event-stream")
             if last:
                 headers["Last-Event-ID"] = last
@@ -99,9 +101,9 @@ class SseEventSource:
                 async with self._http().get(url, headers=headers, timeout=timeout) as resp:
                     await _raise_for_status(resp, url)
                     delay = self._backoff_min
-                    decoder = SseDecoder()
-                    async for chunk in resp.content.iter_any():
-                        for message in decoder.feed(chunk):
+                    self._streams.add(resp)
+                    try:
+                        async for message in _messages(resp):
                             if message.retry_ms is not None:
                                 delay = message.retry_ms / 1000
                             last = message.id or last
@@ -111,18 +113,25 @@ class SseEventSource:
                             yield event
                             if run_id is not None and event.kind == "run_removed":
                                 return
+                    finally:
+                        self._streams.discard(resp)
                 reason = "the server ended the stream"
             except BridgeError:
                 raise
             except (aiohttp.ClientError, TimeoutError) as exc:
                 reason = str(exc) or type(exc).__name__
+            if self._closed:
+                return
             wait = min(delay, self._backoff_max) * random.uniform(0.8, 1.2)
             _log.info("%s: %s; reconnecting in %.2f s after %s", url, reason, wait, last)
             await asyncio.sleep(wait)
             delay = min(delay * 2, self._backoff_max)
 
     async def close(self) -> None:
-        """Close the HTTP session (idempotent); open iterators then end with an error."""
+        """Close the HTTP session (idempotent); open iterators end."""
+        self._closed = True
+        for stream in list(self._streams):
+            stream.close()  # wakes the iterator reading it
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
@@ -151,6 +160,13 @@ async def _raise_for_status(resp: aiohttp.ClientResponse, url: str) -> None:
     raise aiohttp.ClientResponseError(
         resp.request_info, resp.history, status=resp.status, message=f"{resp.reason}: {text}"
     )
+
+
+async def _messages(resp: aiohttp.ClientResponse) -> AsyncIterator[SseMessage]:
+    decoder = SseDecoder()
+    async for chunk in resp.content.iter_any():
+        for message in decoder.feed(chunk):
+            yield message
 
 
 def _to_event(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine
@@ -111,6 +112,8 @@ class LocalEventSource:
         """Events of one run (or, with ``run_id=None``, of the list of runs) after
         ``last_event_id``; a subscriber that falls behind catches up from disk."""
         subscription = await self.open_subscription(run_id, last_event_id)
+        if self._stop.is_set():
+            subscription.interrupt()
         try:
             while True:
                 try:
@@ -120,8 +123,8 @@ class LocalEventSource:
                     subscription.close()
                     subscription = self._reopen(run_id, subscription)
                     continue
-                if item is None:  # pragma: no cover - no timeout given
-                    continue
+                if item is None:  # interrupted: the source was closed
+                    return
                 yield item[0]
                 if isinstance(subscription, RunSubscription) and subscription.ended:
                     return
@@ -152,8 +155,9 @@ class LocalEventSource:
         return self._hub.subscribe_run(run_id, self.runs_root / run_id, old.cursor)
 
     async def close(self) -> None:
-        """Stop following the runs (idempotent); open subscriptions simply go quiet."""
+        """Stop following the runs (idempotent); open subscriptions end."""
         self._stop.set()
+        self._hub.interrupt_all()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -179,7 +183,8 @@ class LocalEventSource:
         # The file watcher is armed (synchronously, on its task's first step) before the
         # initial read, so no append can fall between the two.
         changes = self._file_changes()
-        self._tasks.append(self._spawn("journals and manifests", self._follow_files(changes)))
+        follow_files = functools.partial(self._follow_files, changes)
+        self._tasks.append(self._spawn("journals and manifests", follow_files))
         await asyncio.sleep(0)
         for run in await asyncio.to_thread(self._initial_runs):
             if not self._hub.knows(run.run_id):
@@ -187,12 +192,14 @@ class LocalEventSource:
                 self._hub.add_run(run.run_id, run.run_dir, run.lifecycle)
                 if run.manifest is not None:
                     self._publish_manifest(run.run_id, run.manifest)
-        self._tasks.append(self._spawn("run directories", self._follow_runs()))
+        self._tasks.append(self._spawn("run directories", self._follow_runs))
 
-    def _spawn(self, what: str, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    def _spawn(
+        self, what: str, work: Callable[[], Coroutine[Any, Any, None]]
+    ) -> asyncio.Task[None]:
         async def guarded() -> None:
             try:
-                await work
+                await work()
             except Exception:
                 _log.exception(
                     "%s: stopped following %s; those events stop until restart",
