@@ -54,6 +54,14 @@ def spawn_in_new_group(
 
 def group_members(pgid: int) -> list[int]:
     """Live (non-zombie) processes in group ``pgid``."""
+    if pgid <= 0:
+        return []
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return []  # the common case, answered without listing every process
+    except PermissionError:
+        pass
     members = []
     for proc in psutil.process_iter():
         try:
@@ -66,6 +74,8 @@ def group_members(pgid: int) -> list[int]:
 
 def signal_group(pgid: int, sig: signal.Signals) -> bool:
     """Send ``sig`` to every process of the group; False if the group is gone."""
+    if pgid <= 0:
+        raise ValueError(f"not a worker's process group: {pgid}")
     try:
         os.killpg(pgid, sig)
     except ProcessLookupError:

@@ -118,6 +118,7 @@ class Supervisor:
         self._exit: asyncio.Future[int] | None = None
         self._task: asyncio.Task[RunLifecycleEvent] | None = None
         self._tees: tuple[StreamTee, ...] = ()
+        self._tees_done = asyncio.Event()
         self._started_at = time.monotonic()
         self._tracker = ProgressTracker(started=self._started_at, total_steps=total_steps)
         self._stalled = False
@@ -177,8 +178,14 @@ class Supervisor:
             return self._fail_to_start(exc)
         self.pid = proc.pid
         assert proc.stdout is not None and proc.stderr is not None
-        out = StreamTee(os.dup(proc.stdout.fileno()), self.stdout_log, on_messages=self._post)
-        err = StreamTee(os.dup(proc.stderr.fileno()), self.stderr_log)
+        out = StreamTee(
+            os.dup(proc.stdout.fileno()),
+            self.stdout_log,
+            on_messages=self._post,
+            on_eof=self._post_eof,
+            tail_bytes=0,
+        )
+        err = StreamTee(os.dup(proc.stderr.fileno()), self.stderr_log, on_eof=self._post_eof)
         proc.stdout.close()
         proc.stderr.close()
         self._tees = (out, err)
@@ -261,6 +268,17 @@ class Supervisor:
 
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
             loop.call_soon_threadsafe(resolve)
+
+    def _post_eof(self) -> None:
+        """From a tee thread that has finished: wake :meth:`_drain`."""
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._tee_finished)
+
+    def _tee_finished(self) -> None:
+        if all(tee.done for tee in self._tees):
+            self._tees_done.set()
 
     def _post(self, messages: list[WorkerMessage]) -> None:
         """From a tee thread: hand a batch of worker messages to the loop."""
@@ -497,20 +515,22 @@ class Supervisor:
 
     async def _drain(self) -> None:
         """Wait for the tees to reach EOF; a stray holder of the pipe is cut off."""
-        deadline = time.monotonic() + _DRAIN_TIMEOUT_S
-        while not all(t.done for t in self._tees):
-            if time.monotonic() >= deadline:
-                for tee in self._tees:
-                    if not tee.done:
-                        _log.warning(
-                            "run %s: %s is still held open by a process outside the worker's "
-                            "group; closing the log without EOF",
-                            self.run_id,
-                            tee.log_path.name,
-                        )
-                        tee.stop()
-                deadline = float("inf")
-            await asyncio.sleep(_GROUP_POLL_S)
+        self._tee_finished()  # both may have finished before anyone listened
+        try:
+            await asyncio.wait_for(self._tees_done.wait(), _DRAIN_TIMEOUT_S)
+            return
+        except TimeoutError:
+            pass
+        for tee in self._tees:
+            if not tee.done:
+                _log.warning(
+                    "run %s: %s is still held open by a process outside the worker's group; "
+                    "closing the log without EOF",
+                    self.run_id,
+                    tee.log_path.name,
+                )
+                tee.stop()
+        await self._tees_done.wait()
 
     def _finish(self, status: int) -> RunLifecycleEvent:
         now = time.monotonic()

@@ -29,6 +29,7 @@ _READ_SIZE = 1 << 20
 _F_SETPIPE_SZ = 1031
 _MARKER = b'"event"'
 _POLL_MS = 100
+_MAX_LINE = 1 << 20
 
 
 class StreamTee:
@@ -40,15 +41,18 @@ class StreamTee:
         log_path: Path,
         *,
         on_messages: Callable[[list[WorkerMessage]], None] | None = None,
+        on_eof: Callable[[], None] | None = None,
         tail_bytes: int = 64 * 1024,
     ) -> None:
         self.log_path = log_path
         self._fd = fd
         self._on_messages = on_messages
+        self._on_eof = on_eof
         self._tail_bytes = tail_bytes
         self._tail = b""
         self._partial = b""
         self._stop = threading.Event()
+        self._finished = False
         self._thread = threading.Thread(target=self._run, name=f"tee:{log_path.name}", daemon=True)
         self.bytes_copied = 0
         self.last_activity = time.monotonic()
@@ -70,14 +74,10 @@ class StreamTee:
         """Stop at the next idle moment even without EOF (a stray process holds the pipe)."""
         self._stop.set()
 
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the copy to end; True when it has."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
     @property
     def done(self) -> bool:
-        return not self._thread.is_alive()
+        """True once the copy has ended and both files are closed."""
+        return self._finished
 
     def tail_lines(self, count: int) -> tuple[str, ...]:
         """The last ``count`` lines seen (a trailing partial line counts as one)."""
@@ -90,38 +90,44 @@ class StreamTee:
     def _run(self) -> None:
         poller = select.poll()
         poller.register(self._fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+        buffer = bytearray(_READ_SIZE)  # reused: no fresh megabyte (and page faults) per read
+        view = memoryview(buffer)
         try:
             while True:
                 try:
-                    chunk = os.read(self._fd, _READ_SIZE)
+                    size = os.readv(self._fd, [buffer])
                 except BlockingIOError:
                     if self._stop.is_set():
                         break
                     poller.poll(_POLL_MS)
                     continue
-                if not chunk:
+                if not size:
                     break
                 self.last_activity = time.monotonic()
-                self._write(chunk)
-                self._tail = (self._tail + chunk[-self._tail_bytes :])[-self._tail_bytes :]
+                self._write(view[:size])
+                if self._tail_bytes:
+                    tail = view[max(0, size - self._tail_bytes) : size]
+                    self._tail = (self._tail + tail)[-self._tail_bytes :]
                 if self._on_messages is not None:
-                    self._scan(chunk)
+                    self._scan(buffer, size)
             if self._on_messages is not None and self._partial:
-                self._scan(b"\n")  # the partial last line is a line too
+                self._scan(bytearray(b"\n"), 1)  # the partial last line is a line too
         except Exception:  # a bug here must not leave the worker blocked on a full pipe
             _log.exception("%s: tee thread failed", self.log_path)
         finally:
             os.close(self._fd)
             os.close(self._log_fd)
+            self._finished = True
+            if self._on_eof is not None:
+                self._on_eof()
 
-    def _write(self, chunk: bytes) -> None:
+    def _write(self, chunk: memoryview) -> None:
         self.bytes_copied += len(chunk)
         if self.write_error is not None:
             return
-        view = memoryview(chunk)
         try:
-            while view:
-                view = view[os.write(self._log_fd, view) :]
+            while chunk:
+                chunk = chunk[os.write(self._log_fd, chunk) :]
         except OSError as exc:
             self.write_error = exc
             _log.error(
@@ -132,20 +138,44 @@ class StreamTee:
                 self.log_path.parent,
             )
 
-    def _scan(self, chunk: bytes) -> None:
-        data = self._partial + chunk if self._partial else chunk
-        end = data.rfind(b"\n") + 1
-        self._partial = data[end:]
-        if len(self._partial) > (1 << 20):
-            self._partial = b""  # an endless line is a log line, not a message
-        found = []
-        start = data.find(_MARKER, 0, end)
-        while start >= 0:
-            line_start = data.rfind(b"\n", 0, start) + 1
-            line_end = data.find(b"\n", start, end)
-            message = parse_protocol_line(data[line_start:line_end])
-            if message is not None:
-                found.append(message)
-            start = data.find(_MARKER, line_end, end)
-        if found and self._on_messages is not None:
-            self._on_messages(found)
+    def _scan(self, data: bytearray, size: int) -> None:
+        """Find protocol lines (a JSON object starting the line) in ``data[:size]``.
+
+        Only ``{`` is searched for (memchr speed); a line is parsed when its first
+        non-blank byte is that ``{`` and it mentions ``"event"``. The line cut at the end
+        of the previous chunk is completed first.
+        """
+        first_end = data.find(b"\n", 0, size)
+        if first_end < 0:
+            self._partial = _bounded(self._partial + data[:size])
+            return
+        lines: list[bytes | bytearray] = []
+        scan_from = 0
+        if self._partial:
+            line = self._partial + data[:first_end]
+            if line.lstrip().startswith(b"{") and _MARKER in line:
+                lines.append(line)
+            scan_from = first_end + 1
+        end = data.rfind(b"\n", 0, size) + 1
+        self._partial = _bounded(bytes(data[end:size]))
+        brace = data.find(b"{", scan_from, end)
+        while brace >= 0:
+            line_start = data.rfind(b"\n", scan_from, brace) + 1 or scan_from
+            line_end = data.find(b"\n", brace, end)
+            if not data[line_start:brace].strip() and data.find(_MARKER, brace, line_end) >= 0:
+                lines.append(data[line_start:line_end])
+            brace = data.find(b"{", line_end, end)
+        if lines and self._on_messages is not None:
+            found = _messages(lines)
+            if found:
+                self._on_messages(found)
+
+
+def _bounded(partial: bytes) -> bytes:
+    """An endless line is a log line, not a message: stop buffering it."""
+    return partial if len(partial) <= _MAX_LINE else b""
+
+
+def _messages(lines: list[bytes | bytearray]) -> list[WorkerMessage]:
+    parsed = (parse_protocol_line(bytes(line)) for line in lines)
+    return [message for message in parsed if message is not None]
