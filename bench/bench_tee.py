@@ -23,6 +23,7 @@ import asyncio
 import filecmp
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -53,8 +54,18 @@ def write_data(path: Path, megabytes: int) -> int:
     return written
 
 
-def time_cat(data: Path, out: Path) -> float:
-    start = time.perf_counter()
+def _cpu() -> float:
+    """User + system CPU seconds of this process and its waited-for children so far."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
+def time_cat(data: Path, out: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of ``cat DATA | cat > OUT``."""
+    cpu, start = _cpu(), time.perf_counter()
     with out.open("wb") as sink:
         producer = subprocess.Popen(["cat", str(data)], stdout=subprocess.PIPE)
         consumer = subprocess.Popen(["cat"], stdin=producer.stdout, stdout=sink)
@@ -62,17 +73,19 @@ def time_cat(data: Path, out: Path) -> float:
         producer.stdout.close()
         consumer.wait()
         producer.wait()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _cpu() - cpu
 
 
-def time_tee(data: Path, run_dir: Path) -> tuple[float, Path]:
-    async def run() -> tuple[float, Path]:
+def time_tee(data: Path, run_dir: Path) -> tuple[float, float, Path]:
+    """Wall and CPU seconds of a supervised ``cat DATA``, and its stdout log."""
+
+    async def run() -> tuple[float, float, Path]:
         sup = Supervisor(["cat", str(data)], run_dir, refresh_manifest=None)
-        start = time.perf_counter()
+        cpu, start = _cpu(), time.perf_counter()
         final = await sup.run()
-        elapsed = time.perf_counter() - start
+        elapsed, used = time.perf_counter() - start, _cpu() - cpu
         assert final.state is RunState.COMPLETED, final
-        return elapsed, sup.stdout_log
+        return elapsed, used, sup.stdout_log
 
     return asyncio.run(run())
 
@@ -95,25 +108,34 @@ def main() -> None:
     try:
         data = work / "data.log"
         size = write_data(data, megabytes)
-        cat_times, tee_times = [], []
+        cat_times, tee_times, cat_cpu, tee_cpu = [], [], [], []
         for index in range(repeat):  # interleaved, so both see the same machine state
             out = work / "cat.out"
             os.sync()
-            cat_times.append(time_cat(data, out))
+            elapsed, used = time_cat(data, out)
+            cat_times.append(elapsed)
+            cat_cpu.append(used)
             assert filecmp.cmp(data, out, shallow=False), "cat output differs"
             out.unlink()
             run_dir = work / f"run{index}"
             os.sync()
-            elapsed, log = time_tee(data, run_dir)
+            elapsed, used, log = time_tee(data, run_dir)
             tee_times.append(elapsed)
+            tee_cpu.append(used)
             assert filecmp.cmp(data, log, shallow=False), "tee output differs"
             shutil.rmtree(run_dir)
         mb = size / (1 << 20)
         print(f"stream: {mb:.0f} MB of log lines, a JSON heartbeat every 1000 lines, in {work}")
-        print(f"{'':18}{'best s':>9}{'best MB/s':>11}{'median s':>10}{'median MB/s':>13}")
-        for name, times in (("cat | cat > out", cat_times), ("Supervisor tee", tee_times)):
+        header = ("best s", "best MB/s", "median s", "median MB/s", "median CPU s")
+        print(f"{'':18}" + "".join(f"{h:>13}" for h in header))
+        for name, times, cpu in (
+            ("cat | cat > out", cat_times, cat_cpu),
+            ("Supervisor tee", tee_times, tee_cpu),
+        ):
             best, median = min(times), statistics.median(times)
-            print(f"{name:18}{best:>9.3f}{mb / best:>11.0f}{median:>10.3f}{mb / median:>13.0f}")
+            row = (f"{best:.3f}", f"{mb / best:.0f}", f"{median:.3f}", f"{mb / median:.0f}")
+            row += (f"{statistics.median(cpu):.3f}",)
+            print(f"{name:18}" + "".join(f"{cell:>13}" for cell in row))
         ratio_best = min(cat_times) / min(tee_times)
         ratio_median = statistics.median(cat_times) / statistics.median(tee_times)
         print(

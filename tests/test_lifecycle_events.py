@@ -122,3 +122,14 @@ def test_tailing_consumes_only_complete_lines(tmp_path):
     path.write_text(first + second + "\n")
     events, offset = read_lifecycle_since(tmp_path, offset)
     assert events == [_event(2)] and offset == path.stat().st_size
+
+
+def test_state_changes_are_fsynced_heartbeats_only_written(tmp_path, monkeypatch):
+    synced = []
+    monkeypatch.setattr("gui_fastpath.lifecycle.journal.os.fsync", synced.append)
+    with LifecycleJournal(tmp_path) as journal:
+        journal.append(_event(1, RunState.STARTED))
+        journal.append(_event(2, RunState.RUNNING))
+        journal.append(_event(3, RunState.COMPLETED))
+    assert len(synced) == 2
+    assert len(read_lifecycle(tmp_path)) == 3

@@ -1,9 +1,12 @@
 """``lifecycle.jsonl``: the append-only journal of a run's lifecycle events.
 
-One :class:`RunLifecycleEvent` dict per line, written with a single ``write`` per event and
-fsync'd, so a GUI that opens later (or after a crash) replays the run's history. A torn last
-line left by a crash is kept but closed with a newline and skipped by readers; a restarted
-supervisor continues the sequence numbers after the last valid event.
+One :class:`RunLifecycleEvent` dict per line, written with a single ``write`` per event,
+so a GUI that opens later (or after a crash of the GUI or the supervisor) replays the run's
+history. State changes (``STARTED``, ``FAILED``...) are also fsync'd; ``RUNNING`` progress
+events are not, as a power cut costing the last heartbeats costs nothing that matters,
+while an fsync per heartbeat would make the disk flush the worker's logs again and again.
+A torn last line left by a crash is kept but closed with a newline and skipped by readers;
+a restarted supervisor continues the sequence numbers after the last valid event.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import logging
 import os
 from pathlib import Path
 
-from gui_fastpath.lifecycle.events import LifecycleEventError, RunLifecycleEvent
+from gui_fastpath.lifecycle.events import LifecycleEventError, RunLifecycleEvent, RunState
 
 __all__ = [
     "LIFECYCLE_NAME",
@@ -38,6 +41,7 @@ class LifecycleJournal:
     """Appends events to ``<run_dir>/lifecycle.jsonl``; one writer per run at a time."""
 
     def __init__(self, run_dir: str | os.PathLike[str], *, fsync: bool = True) -> None:
+        """``fsync=False`` skips fsync for state changes too (tests, benchmarks, tmpfs)."""
         self.path = Path(run_dir) / LIFECYCLE_NAME
         self._fsync = fsync
         self._fd: int | None = None
@@ -81,7 +85,7 @@ class LifecycleJournal:
             )
         line = json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
         os.write(self._fd, line.encode("utf-8"))
-        if self._fsync:
+        if self._fsync and event.state is not RunState.RUNNING:
             os.fsync(self._fd)
         self.last_seq = event.seq
 
