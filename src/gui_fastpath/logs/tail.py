@@ -2,6 +2,7 @@
 
 The first read takes at most ``initial_bytes`` from the end; later reads take only what
 was appended since. A truncated or replaced file (log rotation) starts over from its end.
+A ``.gz`` file (a finished run's compressed log) is read once: its last ``initial_bytes``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import os
 from pathlib import Path
 
 import attrs
+
+from gui_fastpath.logs.compressed import CompressedLogError, GzipTail
 
 __all__ = ["FileTail", "TailChunk"]
 
@@ -35,9 +38,18 @@ class FileTail:
     _offset: int = attrs.field(default=-1, init=False)
     _inode: int | None = attrs.field(default=None, init=False)
     _partial: bytes = attrs.field(default=b"", init=False)
+    _gzip: GzipTail | None = attrs.field(default=None, init=False)
+    _gzip_id: tuple[int, int, int] | None = attrs.field(default=None, init=False)
+
+    @property
+    def compressed(self) -> bool:
+        """True for a gzip-compressed log (``*.gz``), which is shown but not followed."""
+        return self.path.suffix == ".gz"
 
     def read(self) -> TailChunk:
         """New complete lines; an empty chunk when nothing changed or the file is absent."""
+        if self.compressed:
+            return self._read_compressed()
         try:
             fd = os.open(self.path, os.O_RDONLY)
         except OSError:
@@ -65,3 +77,27 @@ class FileTail:
         *complete, self._partial = data.split(b"\n")
         lines = tuple(line.decode("utf-8", "replace").rstrip("\r") for line in complete)
         return TailChunk(lines, reset=reset or dropped)
+
+    def _read_compressed(self) -> TailChunk:
+        """The end of a gzip log, once (``max_read`` compressed bytes of work per call)."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return TailChunk(())
+        identity = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if self._gzip is None or identity != self._gzip_id:
+            self._gzip = GzipTail(self.path, self.initial_bytes, self.max_read)
+            self._gzip_id = identity
+        if self._gzip.done:
+            return TailChunk(())
+        try:
+            data = self._gzip.step()
+        except CompressedLogError as exc:
+            self._gzip.done = True
+            return TailChunk((f"log compressed: {self.path.name} cannot be read: {exc}",), True)
+        if data is None:
+            return TailChunk(())
+        lines = data.decode("utf-8", "replace").split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        return TailChunk(tuple(line.rstrip("\r") for line in lines), reset=True)

@@ -225,7 +225,10 @@ class _RunScanner(CheckpointScan, WandbScan):
 
         def pick(hint: HintedPath | None, plain: str) -> str | None:
             if hint is not None:
-                return self._existing(hint, None)
+                return self._compressed(hint.path) or self._existing(hint, None)
+            return find(plain) or find(f"{plain}.gz")  # gui-fastpath compress: *.log.gz
+
+        def find(plain: str) -> str | None:
             if plain in self.top_files:
                 return plain
             if plain in names:
@@ -236,6 +239,15 @@ class _RunScanner(CheckpointScan, WandbScan):
             return next((prefix + n for n in names if n.endswith(suffix)), None)
 
         return Logs(stdout=pick(hints.stdout, STDOUT), stderr=pick(hints.stderr, STDERR))
+
+    def _compressed(self, rel: str) -> str | None:
+        """``rel.gz`` when ``rel`` is gone and its compressed copy is there, inside the run."""
+        gz = f"{rel}.gz"
+        if os.path.lexists(os.path.join(self.run_dir, rel)):
+            return None
+        if os.path.isfile(os.path.join(self.run_dir, gz)) and self.run.keeps_inside(gz):
+            return gz
+        return None
 
     def _existing(self, hint: HintedPath | None, default: str | None) -> str | None:
         """The hinted file if it exists (else a warning), or ``default`` if at the top."""

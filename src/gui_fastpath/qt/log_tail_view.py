@@ -52,8 +52,15 @@ class LogTailView(QWidget):
             path = self.run_dir / rel if rel else None
             if path is None or (current is not None and current.path == path):
                 continue
-            self._tails[stream] = FileTail(path, max_read=_READ_BUDGET)
+            tail = self._tails[stream] = FileTail(path, max_read=_READ_BUDGET)
             self.panes[stream].clear()
+            compressed = f"log compressed: {path.name}"  # shown; a finished run's end, read once
+            self.panes[stream].setPlaceholderText(
+                compressed if tail.compressed else f"No {stream} log yet."
+            )
+            index = list(self._tails).index(stream)
+            self.tabs.setTabText(index, f"{stream} (compressed)" if tail.compressed else stream)
+            self.tabs.setTabToolTip(index, compressed if tail.compressed else str(path))
         self.refresh()
 
     def refresh(self) -> None:
