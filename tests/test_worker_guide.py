@@ -71,7 +71,7 @@ HINT_SCHEMAS = ("artifacts_manifest.json", "analytics.json")
 def _install_example(site: Path) -> None:
     """What ``pip install`` leaves in site-packages, from the example's own pyproject.toml."""
     project = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())["project"]
-    dist_info = site / f"{PACKAGE}-{project['version']}.dist-info"
+    dist_info = site / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
     dist_info.mkdir(parents=True)
     (dist_info / "METADATA").write_text(
         f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n"
