@@ -98,7 +98,7 @@ def _start_wandb(args: argparse.Namespace, layout: RunLayout, config: dict) -> A
         project="fastpath-example",
         name=f"{layout.run_id}-td0",
         dir=str(layout.wandb_dir),
-        mode=mode,
+        mode="online" if mode == "online" else "offline",
         config=config,
         # The supervisor already keeps stdout/stderr; system stats are not the point here.
         settings=wandb.Settings(console="off", silent=True, x_disable_stats=True),
