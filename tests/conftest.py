@@ -16,6 +16,11 @@ _flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
 if "--no-sandbox" not in _flags:
     os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{_flags} --no-sandbox".strip()
 
+# As the app does before its QApplication: QtWebEngine must load before one exists.
+from gui_fastpath.qt.webengine import prepare_webengine  # noqa: E402
+
+prepare_webengine()
+
 _PR_SET_CHILD_SUBREAPER = 36
 if sys.platform.startswith("linux"):
     # Orphans (grandchildren whose parent died) are re-parented to this process, so the

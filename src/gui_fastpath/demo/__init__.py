@@ -26,6 +26,7 @@ def demo_train_config(
     total_steps: int = 20_000,
     step_delay_ms: float = 1.0,
     wandb: bool = True,
+    fail_at: int = 0,
 ) -> dict[str, Any]:
     """A host-shaped train config (see the host's train form) that runs the demo worker.
 
@@ -42,6 +43,8 @@ def demo_train_config(
     ]
     if not wandb:
         arguments.append("--no-wandb")
+    if fail_at:
+        arguments += ["--fail-at", str(fail_at)]
     return {
         "run_name": "demo-qlearning",
         "entry_point": sys.executable,

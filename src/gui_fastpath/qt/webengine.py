@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 
@@ -13,12 +14,17 @@ FLAGS_VAR = "QTWEBENGINE_CHROMIUM_FLAGS"
 
 
 def prepare_webengine() -> None:
-    """Let Chromium start when we run as root, where it refuses to without ``--no-sandbox``.
+    """Let Chromium start as root (with ``--no-sandbox``), then load QtWebEngine early.
 
-    Only then, and with a warning: the sandbox is a defence worth keeping otherwise.
+    The flag is added only as root, and with a warning: the sandbox is a defence worth
+    keeping otherwise.
     """
-    if os.geteuid() != 0:
-        return
+    if os.geteuid() == 0:
+        _disable_sandbox()
+    _load_webengine_early()
+
+
+def _disable_sandbox() -> None:
     flags = os.environ.get(FLAGS_VAR, "")
     if "--no-sandbox" in flags.split():
         return
@@ -28,3 +34,12 @@ def prepare_webengine() -> None:
         FLAGS_VAR,
     )
     os.environ[FLAGS_VAR] = f"{flags} --no-sandbox".strip()
+
+
+def _load_webengine_early() -> None:
+    """Import QtWebEngine while no QApplication exists: PyQt6 refuses to load it later."""
+    from qtpy.QtCore import QCoreApplication
+
+    if QCoreApplication.instance() is None:
+        with contextlib.suppress(ImportError):  # absent: the tabs offer "open in browser"
+            import qtpy.QtWebEngineWidgets  # noqa: F401
