@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
 import sys
 from pathlib import Path
 
@@ -294,3 +295,57 @@ async def test_progress_inferred_from_tensorboard_and_checkpoints(tmp_path):
     assert manifest.logs.stdout == "logs/worker.stdout.log"
     assert [c.path for c in manifest.checkpoints] == ["checkpoints/ckpt_200.pt"]
     assert manifest.tensorboard.log_dir == "tensorboard"
+
+
+async def test_a_stray_process_holding_stdout_does_not_hang_the_supervisor(tmp_path, caplog):
+    sup = Supervisor(
+        worker("escape_with_stdout"), tmp_path / "r", run_id="r", refresh_manifest=None
+    )
+    try:
+        final = await sup.run()
+    finally:
+        stray = int(sup.stdout_log.read_text().split("child=")[1])
+        psutil.Process(stray).kill()
+    assert final.state is RunState.COMPLETED
+    assert (
+        "run r: worker.stdout.log is still held open by a process outside the worker's group; "
+        "closing the log without EOF"
+    ) in caplog.text
+
+
+async def test_unwritable_logs_fail_the_run_before_the_worker_starts(tmp_path):
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    (run_dir / "logs").write_text("a file where the logs folder should be")
+    sup = Supervisor(worker("succeed"), run_dir, refresh_manifest=None)
+    final = await sup.run()
+    assert final.state is RunState.FAILED
+    assert sup.pid is None
+    assert final.error == (
+        f"cannot write the worker's log {run_dir / 'logs' / 'worker.stdout.log'}: File exists"
+    )
+
+
+def test_a_supervisor_whose_loop_ends_takes_the_worker_with_it(tmp_path):
+    run_dir = tmp_path / "r"
+    script = f"""
+import asyncio
+from gui_fastpath.lifecycle import Supervisor
+
+async def main():
+    sup = Supervisor({worker("hang")!r}, {str(run_dir)!r}, grace_s=1, refresh_manifest=None)
+    await sup.start()
+    while "ready" not in sup.stdout_log.read_text():
+        await asyncio.sleep(0.01)
+    print(sup.pid, flush=True)
+
+asyncio.run(main())  # returns with the supervisor still running: asyncio.run cancels it
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=50
+    )
+    assert done.returncode == 0, done.stderr
+    final = read_lifecycle(run_dir)[-1]
+    assert final.state is RunState.CANCELLED
+    assert final.message.startswith("cancelled (supervisor cancelled; SIGTERM to process group")
+    assert gone(int(done.stdout))

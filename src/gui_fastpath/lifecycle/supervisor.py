@@ -172,10 +172,18 @@ class Supervisor:
         self._seq = self._journal.last_seq
         self._started_at = time.monotonic()
         self._tracker = ProgressTracker(started=self._started_at, total_steps=self._total_steps)
+        for log in (self.stdout_log, self.stderr_log):
+            try:
+                log.parent.mkdir(parents=True, exist_ok=True)
+                os.close(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                return self._fail_to_start(exc, f"cannot write the worker's log {log}: {reason}")
         try:
             proc = spawn_in_new_group(self.command, env=self._child_env(), cwd=self._cwd)
         except OSError as exc:
-            return self._fail_to_start(exc)
+            reason = exc.strerror or str(exc)
+            return self._fail_to_start(exc, f"cannot start {self.command[0]!r}: {reason}")
         self.pid = proc.pid
         assert proc.stdout is not None and proc.stderr is not None
         out = StreamTee(
@@ -246,13 +254,12 @@ class Supervisor:
         env.setdefault("GUI_FASTPATH_RUN_ID", self.run_id)
         return env
 
-    def _fail_to_start(self, exc: OSError) -> RunLifecycleEvent:
-        reason = exc.strerror or str(exc)
+    def _fail_to_start(self, exc: OSError, error: str) -> RunLifecycleEvent:
         event = self._emit(
             RunState.FAILED,
-            error=f"cannot start {self.command[0]!r}: {reason}",
+            error=error,
             error_type=type(exc).__name__,
-            message=f"could not start the worker: {reason}",
+            message=f"could not start the worker: {exc.strerror or exc}",
         )
         self._journal.close()
         return event
@@ -292,7 +299,8 @@ class Supervisor:
         monitor = asyncio.ensure_future(self._monitor())
         try:
             status = await asyncio.shield(self._exit)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # the loop is shutting down: the worker goes too
+            self._cancel_requested = True
             await self._terminate("supervisor cancelled")
             status = await self._exit
         finally:
