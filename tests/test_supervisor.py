@@ -181,6 +181,22 @@ async def test_run_failed_message_gives_the_workers_own_error(tmp_path):
     assert final.progress.step == 300
 
 
+async def test_a_worker_that_reports_run_failed_but_hangs_is_stopped(tmp_path):
+    sup = Supervisor(
+        worker("host_protocol", "--fail", "--hang-after-fail"),
+        tmp_path / "r",
+        grace_s=0.3,
+        refresh_manifest=None,
+    )
+    final = await sup.run()
+    assert final.state is RunState.FAILED
+    assert (final.error, final.signal_name) == ("loss is NaN at step 300", "SIGTERM")
+    assert final.message == (
+        "worker reported run_failed but did not exit within 0.3 s; "
+        f"SIGTERM to process group {sup.pid}; killed by SIGTERM"
+    )
+
+
 async def test_sidecar_heartbeat_only(tmp_path):
     sup = Supervisor(worker("sidecar_only"), tmp_path / "r", refresh_manifest=None)
     final = await sup.run()

@@ -1,6 +1,7 @@
 """Speaks the host's JSON-lines lifecycle protocol on stdout, mixed with plain log lines.
 
-`--fail` ends with `run_failed` (with error, type and traceback) and exit status 1.
+`--fail` ends with `run_failed` (with error, type and traceback) and exit status 1;
+`--hang-after-fail` then hangs instead of exiting.
 """
 
 import json
@@ -32,6 +33,8 @@ if "--fail" in sys.argv:
             error_type=type(exc).__name__,
             traceback=traceback.format_exc(),
         )
+    while "--hang-after-fail" in sys.argv:  # a broken worker that never exits
+        time.sleep(1)
     sys.exit(1)
 emit("heartbeat", step=400, episode=40, last_checkpoint="checkpoints/final.pt")
 emit("run_completed", step=400)

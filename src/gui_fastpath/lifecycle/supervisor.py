@@ -69,6 +69,14 @@ class Supervisor:
     terminal event; ``await cancel()`` stops the whole process group (SIGTERM, then
     SIGKILL after ``grace_s``) and returns ``CANCELLED``. Use it as an async context
     manager to be sure the worker never outlives the block.
+
+    ``env`` is added to this process's environment (plus ``PYTHONUNBUFFERED=1`` and
+    ``GUI_FASTPATH_RUN_DIR``/``GUI_FASTPATH_RUN_ID`` unless set); ``worker`` names the log
+    files; ``stall_after_s`` (``None``: never) flags a run silent for that long as stalled;
+    ``heartbeat_file`` is the sidecar JSON file, relative to the run directory;
+    ``scan_interval_s`` paces artifact rescans; ``progress_interval_s`` is the shortest
+    time between two ``RUNNING`` progress events; ``refresh_manifest`` (``None``: off)
+    rewrites ``artifacts.json`` at launch, while running and at exit.
     """
 
     def __init__(
