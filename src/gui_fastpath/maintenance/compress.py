@@ -5,7 +5,8 @@ and the log files the manifest names. Each becomes ``<name>.gz`` (see
 :func:`~gui_fastpath.logs.compressed.write_log_gzip`: the GUI reads its end without
 decompressing it all): written to a temporary file, fsync'd, decompressed and compared
 with the original, then renamed into place (never over an existing file); only then is
-the original removed. Empty logs are left as they are.
+the original removed. Logs under :data:`MIN_LOG_BYTES` are left as they are: they use
+one disk block either way, and gzip's header would make them larger.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from gui_fastpath.maintenance.run_state import RunStatus
 from gui_fastpath.maintenance.safety import RunDir, checked_target
 from gui_fastpath.manifest import scan_run
 
-__all__ = ["compress_logs", "gzip_log"]
+__all__ = ["MIN_LOG_BYTES", "compress_logs", "gzip_log"]
 
+MIN_LOG_BYTES = 4096
+"""Smaller logs are not compressed."""
 _TOP_LOGS = ("stdout.log", "stderr.log")
 _LOG_DIR = "logs"
 _COMPARE_CHUNK = 1024 * 1024
@@ -71,7 +74,7 @@ def compress_logs(
                 continue
             except FileNotFoundError:
                 continue
-            if not stat.S_ISREG(info.st_mode) or info.st_size == 0:
+            if not stat.S_ISREG(info.st_mode) or info.st_size < MIN_LOG_BYTES:
                 continue
             if os.path.lexists(f"{target}.gz"):
                 rec.skip(run.run_id, f"{rel}.gz already exists; it is never overwritten", where)
