@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import os
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import psutil
 import pytest
+
+T = TypeVar("T")
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
@@ -69,3 +74,40 @@ def pytest_sessionfinish(session, exitstatus):
     for child in psutil.Process().children(recursive=True):
         with contextlib.suppress(psutil.NoSuchProcess):
             child.kill()
+
+
+_qasync_loops: dict[int, Any] = {}
+
+
+@pytest.fixture
+def run_on_qasync(qapp):
+    """Run a coroutine function on a ``qasync.QEventLoop``, the host's kind of loop.
+
+    The loop is never started or stopped with ``app.exec()``/``app.exit()``: on Qt 6,
+    ``exit()`` emits ``aboutToQuit``, which tears QtWebEngine down for the rest of the
+    process, as it should when a real host quits. So one loop per QApplication is created
+    "already running" and made the running loop only while a scenario runs, Qt events
+    being processed until the scenario is done.
+    """
+    import qasync  # after qapp, so qasync picks the binding pytest-qt loaded
+    from qtpy.QtCore import QEventLoop
+
+    def run(scenario: Callable[[], Awaitable[T]], timeout: float = 60) -> T:
+        loop = _qasync_loops.get(id(qapp))
+        if loop is None:
+            loop = _qasync_loops[id(qapp)] = qasync.QEventLoop(qapp, already_running=True)
+        asyncio.events._set_running_loop(loop)
+        asyncio.set_event_loop(loop)
+        flags = (
+            QEventLoop.ProcessEventsFlag.AllEvents | QEventLoop.ProcessEventsFlag.WaitForMoreEvents
+        )
+        try:
+            task = loop.create_task(asyncio.wait_for(scenario(), timeout))
+            while not task.done():
+                qapp.processEvents(flags)
+            return task.result()
+        finally:
+            asyncio.events._set_running_loop(None)
+            asyncio.set_event_loop(None)
+
+    return run

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from _bridge_helpers import append_events
@@ -13,9 +11,7 @@ pytestmark = pytest.mark.timeout(30)
 
 
 @pytest.mark.parametrize("over_sse", [False, True])
-def test_sources_run_on_a_qasync_loop(qapp, tmp_path, over_sse):
-    import qasync  # after qapp, so qasync picks the binding pytest-qt loaded
-
+def test_sources_run_on_a_qasync_loop(run_on_qasync, tmp_path, over_sse):
     append_events(tmp_path / "run-a", 1)
 
     async def scenario() -> list[int]:
@@ -40,8 +36,4 @@ def test_sources_run_on_a_qasync_loop(qapp, tmp_path, over_sse):
             await local.close()
         return seqs
 
-    loop = qasync.QEventLoop(qapp)
-    try:
-        assert loop.run_until_complete(asyncio.wait_for(scenario(), 15)) == [1, 2, 3]
-    finally:
-        loop.close()
+    assert run_on_qasync(scenario, 15) == [1, 2, 3]

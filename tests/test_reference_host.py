@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from _host_support import run_on_qasync, until
+from _host_support import until
 from gui_fastpath.demo import DEMO_WORKER_ID, demo_train_config
 from gui_fastpath.lifecycle import RunState
 from gui_fastpath.plugin import WORKERS
@@ -44,7 +44,7 @@ def test_a_broken_worker_plugin_is_reported_not_fatal(qtbot, tmp_path, monkeypat
     assert any("no_such_module_xyz" in str(p) for p in host.install.problems)
 
 
-def _run_demo(qapp, tmp_path, **config_kw):
+def _run_demo(run_on_qasync, tmp_path, **config_kw):
     host = ReferenceHost(tmp_path / "runs")
     state: dict = {}
 
@@ -60,14 +60,14 @@ def _run_demo(qapp, tmp_path, **config_kw):
         state["final"] = status.state
         await host.aclose()
 
-    run_on_qasync(qapp, scenario, timeout=80)
+    run_on_qasync(scenario, timeout=80)
     host.window.close()
     host.window.deleteLater()
     return host, state
 
 
-def test_demo_run_completes_with_lifecycle_checkpoints_and_logs(qapp, tmp_path):
-    host, state = _run_demo(qapp, tmp_path, total_steps=4000, step_delay_ms=0, wandb=False)
+def test_demo_run_completes_with_lifecycle_checkpoints_and_logs(run_on_qasync, tmp_path):
+    host, state = _run_demo(run_on_qasync, tmp_path, total_steps=4000, step_delay_ms=0, wandb=False)
     assert state["final"] is RunState.COMPLETED
     # Transitions reach the host's own RunBus topics; heartbeats do not.
     published = host.run_bus.published

@@ -12,7 +12,7 @@ import sys
 import pytest
 from qtpy.QtCore import QTimer
 
-from _host_support import run_on_qasync, until
+from _host_support import until
 from gui_fastpath.demo import DEMO_WORKER_ID, demo_train_config
 from gui_fastpath.lifecycle import RunState, read_lifecycle
 from gui_fastpath.qt.host.app import ReferenceHost
@@ -44,7 +44,7 @@ class PageTags:
         self._timer.stop()
 
 
-def run_scenario(qapp, tmp_path, config, check):
+def run_scenario(run_on_qasync, tmp_path, config, check):
     """Start one run from ``config`` in a fresh reference host; ``check(host, tabs)``."""
     host = ReferenceHost(tmp_path / "runs")
     host.window.resize(1300, 900)
@@ -62,7 +62,7 @@ def run_scenario(qapp, tmp_path, config, check):
             await host.aclose()
 
     try:
-        run_on_qasync(qapp, scenario, timeout=140)
+        run_on_qasync(scenario, timeout=140)
     finally:
         host.window.close()
         host.window.deleteLater()
@@ -86,7 +86,7 @@ async def shows_demo_charts(host, run_id, tabs):
         probe.stop()
 
 
-def test_tensorboard_and_wandb(qapp, tmp_path):
+def test_tensorboard_and_wandb(run_on_qasync, tmp_path):
     """TensorBoard tab serves the charts; W&B tab reads the offline run; Live is a banner."""
 
     async def check(host, run_id, tabs):
@@ -100,10 +100,12 @@ def test_tensorboard_and_wandb(qapp, tmp_path):
         await until(lambda: "charts/episodic_return" in shown(), 30, "the latest scalars")
         assert wb.view.config["total_steps"] == 3000
 
-    run_scenario(qapp, tmp_path, demo_train_config(total_steps=3000, step_delay_ms=0), check)
+    run_scenario(
+        run_on_qasync, tmp_path, demo_train_config(total_steps=3000, step_delay_ms=0), check
+    )
 
 
-def test_tensorboard_only(qapp, tmp_path):
+def test_tensorboard_only(run_on_qasync, tmp_path):
     """No W&B run: the W&B tab says what the worker should do; TensorBoard still works."""
 
     async def check(host, run_id, tabs):
@@ -113,10 +115,10 @@ def test_tensorboard_only(qapp, tmp_path):
         await shows_demo_charts(host, run_id, tabs)
 
     config = demo_train_config(total_steps=3000, step_delay_ms=0, wandb=False)
-    run_scenario(qapp, tmp_path, config, check)
+    run_scenario(run_on_qasync, tmp_path, config, check)
 
 
-def test_no_artifacts(qapp, tmp_path):
+def test_no_artifacts(run_on_qasync, tmp_path):
     """A worker that writes nothing: both tabs guide; the lifecycle is still recorded."""
 
     async def check(host, run_id, tabs):
@@ -136,10 +138,10 @@ def test_no_artifacts(qapp, tmp_path):
         "environment": {},
         "metadata": {"worker": {"worker_id": DEMO_WORKER_ID}},
     }
-    run_scenario(qapp, tmp_path, config, check)
+    run_scenario(run_on_qasync, tmp_path, config, check)
 
 
-def test_worker_fails_mid_run(qapp, tmp_path):
+def test_worker_fails_mid_run(run_on_qasync, tmp_path):
     """FAILED with the worker's own error; the analytics tabs stay usable for a post-mortem."""
 
     async def check(host, run_id, tabs):
@@ -151,4 +153,4 @@ def test_worker_fails_mid_run(qapp, tmp_path):
         await shows_demo_charts(host, run_id, tabs)
 
     config = demo_train_config(total_steps=5000, step_delay_ms=0, wandb=False, fail_at=2000)
-    run_scenario(qapp, tmp_path, config, check)
+    run_scenario(run_on_qasync, tmp_path, config, check)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from gui_fastpath.manifest import update_manifest
@@ -13,9 +11,7 @@ pytestmark = pytest.mark.timeout(30)
 
 
 @pytest.mark.parametrize("poll_ms", [None, 20])
-def test_watcher_runs_on_a_qasync_loop(qapp, tmp_path, poll_ms):
-    import qasync  # after qapp, so qasync picks the binding pytest-qt loaded
-
+def test_watcher_runs_on_a_qasync_loop(run_on_qasync, tmp_path, poll_ms):
     (tmp_path / "01JA" / "checkpoints").mkdir(parents=True)
 
     async def scenario() -> list[tuple[str, str]]:
@@ -32,11 +28,7 @@ def test_watcher_runs_on_a_qasync_loop(qapp, tmp_path, poll_ms):
                     watcher.stop()
         return seen
 
-    loop = qasync.QEventLoop(qapp)
-    try:
-        seen = loop.run_until_complete(asyncio.wait_for(scenario(), 10))
-    finally:
-        loop.close()
+    seen = run_on_qasync(scenario, 10)
     assert seen == [
         ("RunAppeared", "01JA"),
         ("ManifestChanged", "01JA"),
