@@ -73,7 +73,7 @@ class ProgressTracker:
         current = self._current
         fraction = None
         if current.step is not None and current.total_steps:
-            fraction = min(1.0, max(0.0, current.step / current.total_steps))
+            fraction = round(min(1.0, max(0.0, current.step / current.total_steps)), 6)
         rate = self._reported_rate if self._worker_steps else None
         if rate is None:
             rate = self._measured_rate()
