@@ -6,7 +6,7 @@ changed, under their journal lock; symlinks and paths outside the runs root are 
 
 from gui_fastpath.maintenance.compress import compress_logs, gzip_log
 from gui_fastpath.maintenance.errors import BadRootError, UnsafeTarget
-from gui_fastpath.maintenance.prune import prune
+from gui_fastpath.maintenance.pruning import prune
 from gui_fastpath.maintenance.result import (
     Action,
     Failure,
