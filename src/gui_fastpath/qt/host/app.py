@@ -66,7 +66,7 @@ class ReferenceHost(QObject):
         routing = self.install.routing
         run_id = new_run_id()
         requested = config.get("metadata", {}).get("requested_lane")
-        from gui_fastpath.routing import Lane
+        from gui_fastpath.routing import Lane, total_steps_from_config
 
         decision = routing.decide(
             worker_id,
@@ -75,7 +75,8 @@ class ReferenceHost(QObject):
         )
         prepared = routing.prepare_train_config(config, self.runs_root / run_id, decision)
         self.run_workers[run_id] = worker_id
-        await self.daemon.start_run(prepared, run_id)
+        total = total_steps_from_config(config, decision.declaration)
+        await self.daemon.start_run(prepared, run_id, total_steps=total)
         self.window.note_run(run_id, "STARTED")
         self.open_run(run_id)
         return run_id

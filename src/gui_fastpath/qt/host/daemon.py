@@ -39,7 +39,13 @@ class LocalDaemon:
         self.grace_s = grace_s
         self.processes: dict[str, asyncio.subprocess.Process] = {}
 
-    async def start_run(self, config: Mapping[str, Any], run_id: str | None = None) -> str:
+    async def start_run(
+        self,
+        config: Mapping[str, Any],
+        run_id: str | None = None,
+        *,
+        total_steps: int | None = None,
+    ) -> str:
         """Start a run from the train config the routing strategy prepared; return its id.
 
         ``config`` is host-shaped (``entry_point``, ``arguments``, ``environment``…) and
@@ -53,6 +59,7 @@ class LocalDaemon:
             total_steps_from_config,
         )
 
+        total = total_steps or total_steps_from_config(config)
         run_id = run_id or new_run_id()
         run_dir = self.runs_root / run_id
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -61,7 +68,6 @@ class LocalDaemon:
         launch = [sys.executable, "-m", "gui_fastpath", "launch"]
         launch += ["--runs-root", str(self.runs_root), "--run-id", run_id]
         launch += ["--grace-ms", str(int(self.grace_s * 1000))]
-        total = total_steps_from_config(config)
         if total:
             launch += ["--total-steps", str(total)]
         proc = await asyncio.create_subprocess_exec(
