@@ -170,14 +170,21 @@ async def run_demo(
     for _ in range(runs):
         config = demo_train_config(total_steps=total_steps, step_delay_ms=step_delay_ms)
         await host.start_run(DEMO_WORKER_ID, config)
+    if screenshot_path is not None and host.window.open_runs():
+        # Shown from the start, so the page has drawn its charts by the time of the shot.
+        host.window.show_tab(host.window.open_runs()[0], "TensorBoard")
     if exit_after_s is not None:
         QTimer.singleShot(int(exit_after_s * 1000), closed.set)
     await closed.wait()
+    status = 0
     if screenshot_path is not None:
-        ok = screenshot(host, screenshot_path)
-        log.warning(
-            "screenshot %s: %s", "saved to" if ok else "could not be saved to", screenshot_path
-        )
+        if screenshot(host, screenshot_path):
+            print(f"screenshot saved to {screenshot_path}", flush=True)
+        else:
+            log.error(
+                "could not save the screenshot to %s (is the folder writable?)", screenshot_path
+            )
+            status = 1
     await host.aclose()
     host.window.close()
-    return 0
+    return status
