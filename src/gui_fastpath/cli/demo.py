@@ -43,18 +43,23 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _prepare_headless() -> None:
+def _prepare_headless() -> bool:
+    """Render offscreen when there is no display; True when nobody can see the window."""
     display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     if not display and "QT_QPA_PLATFORM" not in os.environ:
         log.warning("no display found: rendering offscreen (QT_QPA_PLATFORM=offscreen)")
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    return os.environ.get("QT_QPA_PLATFORM") in {"offscreen", "minimal"}
 
 
 def run(args: argparse.Namespace) -> int:
     if args.screenshot is not None and args.exit_after is None:
         log.error("--screenshot needs --exit-after SECONDS (when to take it)")
         return 2
-    _prepare_headless()
+    headless = _prepare_headless()
+    quit_when_done = headless and args.exit_after is None
+    if quit_when_done:
+        log.warning("headless: the demo quits when its runs end (add --exit-after to choose)")
     import asyncio
 
     import qasync
@@ -76,5 +81,6 @@ def run(args: argparse.Namespace) -> int:
                 step_delay_ms=args.step_delay_ms,
                 exit_after_s=args.exit_after,
                 screenshot_path=args.screenshot,
+                quit_when_done=quit_when_done,
             )
         )

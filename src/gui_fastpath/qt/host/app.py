@@ -158,8 +158,12 @@ async def run_demo(
     step_delay_ms: float = 1.0,
     exit_after_s: float | None = None,
     screenshot_path: Path | None = None,
+    quit_when_done: bool = False,
 ) -> int:
-    """Open the reference host and start ``runs`` demo runs; return when it closes."""
+    """Open the reference host and start ``runs`` demo runs; return when it closes.
+
+    ``quit_when_done`` closes it once every started run has ended (for headless use).
+    """
     from gui_fastpath.demo import DEMO_WORKER_ID, demo_train_config
 
     host = ReferenceHost(runs_root)
@@ -167,9 +171,19 @@ async def run_demo(
     host.start()
     closed = asyncio.Event()
     host.window.closing.connect(closed.set)
+    started: list[str] = []
+    ended: dict[str, str] = {}
+
+    def note_end(event: Any) -> None:
+        if event.run_id in started and event.state.terminal:
+            ended[event.run_id] = event.state.value
+            if quit_when_done and len(ended) == len(started):
+                closed.set()
+
+    host.pump.lifecycle.connect(note_end)
     for _ in range(runs):
         config = demo_train_config(total_steps=total_steps, step_delay_ms=step_delay_ms)
-        await host.start_run(DEMO_WORKER_ID, config)
+        started.append(await host.start_run(DEMO_WORKER_ID, config))
     if screenshot_path is not None and host.window.open_runs():
         # Shown from the start, so the page has drawn its charts by the time of the shot.
         host.window.show_tab(host.window.open_runs()[0], "TensorBoard")
@@ -187,4 +201,6 @@ async def run_demo(
             status = 1
     await host.aclose()
     host.window.close()
+    for run_id in started:
+        print(f"run {run_id}: {ended.get(run_id, 'CANCELLED')} — {runs_root / run_id}")
     return status
