@@ -384,6 +384,8 @@ def bench_memory(root: Path, minutes: float, sample_s: float) -> None:
         f"last {rss[-1]:.1f} MB"
     )
     print(f"  slope over the second half: {slope:+.2f} MB/min (flat: about 0)")
+    marks = [next(mb for at, mb in samples if at >= 60 * m) for m in range(int(minutes) + 1)]
+    print(f"  RSS at 0, 1, 2, ... min: {', '.join(f'{mb:.1f}' for mb in marks)} MB")
 
 
 def _one_change(rng: random.Random, runs: list[Path], created: list[Path], root: Path, n: int):
