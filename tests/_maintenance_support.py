@@ -158,7 +158,8 @@ _TEMPLATE: Path | None = None
 def template_root(base: Path) -> Path:
     """A runs root with one run in each situation maintenance meets (built once a session).
 
-    - ``old-done``: COMPLETED 40 days ago, 4 checkpoints, logs
+    - ``old-done``: COMPLETED 40 days ago after a resume (two TensorBoard event files),
+      4 checkpoints, logs
     - ``old-failed``: FAILED 40 days ago (the worker raised at step 1200), 2 checkpoints
     - ``new-done``: COMPLETED just now
     - ``no-journal``: written without a supervisor (no ``lifecycle.jsonl``), 40 days old
@@ -170,7 +171,8 @@ def template_root(base: Path) -> Path:
         return _TEMPLATE
     root = base / "runs"
     root.mkdir(parents=True)
-    done = launch_run(root, "old-done")
+    launch_run(root, "old-done")
+    done = launch_run(root, "old-done")  # resumed: a second event file, the log appended
     launch_run(root, "old-failed", *DEMO_STEPS, "--fail-at", "1200", status=1)
     launch_run(root, "new-done")
     for name, synced in (("old-unsynced", False), ("old-synced", True)):
