@@ -61,8 +61,9 @@ def test_missing_module_is_reported_with_a_fix(fake_dist, caplog):
     assert entry.problem is not None
     assert entry.problem.fix.startswith("install the missing module 'acme_tabs_nowhere'")
     assert caplog.messages == [str(entry.problem)]
-    assert "plugin 'missing' from acme-tabs in entry-point group 'gui_fastpath.tabs'" in (
-        caplog.messages[0]
+    assert (
+        "plugin 'missing' from acme-tabs in entry-point group 'gui_fastpath.tabs'"
+        in (caplog.messages[0])
     )
 
 
