@@ -94,8 +94,9 @@ def test_unsynced_wandb_keeps_a_run_unless_asked(runs):
     assert "old-unsynced" not in {a.path for a in result.actions}
     skip = next(s for s in result.skipped if s.run_id == "old-unsynced")
     assert skip.reason == (
-        "run kept, its offline W&B run sync0002 is not synced; sync it first (wandb sync), "
-        "or pass --include-unsynced-wandb to delete it anyway"
+        "run kept, its offline W&B run sync0002 is not synced; sync it first "
+        f"(gui-fastpath wandb sync {runs / 'old-unsynced'}), or pass --include-unsynced-wandb "
+        "to delete it anyway"
     )
     assert "old-synced" in {a.path for a in result.actions}
     forced = prune(runs, runs_older_than=30 * DAY, include_unsynced_wandb=True, apply=True)

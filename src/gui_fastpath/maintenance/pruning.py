@@ -92,7 +92,8 @@ class _Pruner:
             rec.skip(
                 run.run_id,
                 f"run kept, its offline W&B run {', '.join(unsynced)} is not synced; sync it "
-                "first (wandb sync), or pass --include-unsynced-wandb to delete it anyway",
+                f"first (gui-fastpath wandb sync {run.path}), or pass --include-unsynced-wandb "
+                "to delete it anyway",
             )
             return False
         assert status.finished_at is not None and self.older_than is not None
