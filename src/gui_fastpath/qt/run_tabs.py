@@ -40,7 +40,6 @@ class FastPathRunTabs(QObject):
         *,
         factories: Mapping[str, TabFactory | str] | None = None,
         parent: QWidget | None = None,
-        tab_options: Mapping[str, dict] | None = None,
     ) -> None:
         super().__init__(parent)
         self.run_dir = run_dir
@@ -52,10 +51,9 @@ class FastPathRunTabs(QObject):
         self.live = AnalyticsOnlyBanner(self.run_id, str(run_dir), parent)
         self.live.setWindowTitle("Live")
         factories = load_tab_factories() if factories is None else factories
-        options = tab_options or {}
         self.analytics: dict[str, QWidget] = {}
         for name in ANALYTICS_TABS:
-            tab = build_tab(name, factories, run_dir, manifest, parent, **options.get(name, {}))
+            tab = build_tab(name, factories, run_dir, manifest, parent)
             tab.setWindowTitle(_TITLES[name])
             self.analytics[name] = tab
         self.overview.apply_manifest(manifest)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
@@ -64,7 +63,6 @@ def build_tab(
     run_dir: Path,
     manifest: ArtifactManifest | None,
     parent: QWidget | None = None,
-    **options: Any,
 ) -> QWidget:
     """Build tab ``name``; a missing or broken factory yields a :class:`PluginErrorTab`."""
     factory = factories.get(name)
@@ -73,7 +71,7 @@ def build_tab(
     if isinstance(factory, str):
         return PluginErrorTab(name, factory, parent)
     try:
-        return factory(run_dir, manifest, parent=parent, **options)
+        return factory(run_dir, manifest, parent=parent)
     except Exception as exc:  # a third-party factory must not take the GUI down
         log.exception("building the %s tab for %s failed", name, run_dir)
         return PluginErrorTab(name, f"{type(exc).__name__}: {exc}", parent)
