@@ -25,8 +25,8 @@ from gui_fastpath.lifecycle import LIFECYCLE_NAME, RunLifecycleEvent, read_lifec
 __all__ = ["RunStateName", "RunStatus", "claim_run", "run_status"]
 
 RunStateName = Literal["running", "finished", "unknown"]
-_TAIL_BYTES = 64 * 1024
-"""The last event is looked for in this much of the journal's end first."""
+_TAIL_WINDOWS = (4 * 1024, 64 * 1024)
+"""The last event is looked for in this much of the journal's end, then this much."""
 
 
 @attrs.frozen
@@ -120,16 +120,17 @@ def _status_from(fd: int, run_dir: str | os.PathLike[str]) -> RunStatus:
 def _last_event(fd: int, run_dir: str | os.PathLike[str]) -> RunLifecycleEvent | None:
     """The journal's last valid event, from its end; the whole journal only if need be."""
     size = os.fstat(fd).st_size
-    start = max(0, size - _TAIL_BYTES)
-    tail = os.pread(fd, size - start, start)
-    for raw in reversed(tail.splitlines()[1 if start else 0 :]):
-        if not raw.strip():
-            continue
-        try:
-            return RunLifecycleEvent.from_dict(json.loads(raw))
-        except (ValueError, RecursionError):
-            continue
-    if start == 0:
-        return None
+    for window in _TAIL_WINDOWS:
+        start = max(0, size - window)
+        tail = os.pread(fd, size - start, start)
+        for raw in reversed(tail.splitlines()[1 if start else 0 :]):
+            if not raw.strip():
+                continue
+            try:
+                return RunLifecycleEvent.from_dict(json.loads(raw))
+            except (ValueError, RecursionError):
+                continue
+        if start == 0:
+            return None
     events = read_lifecycle(run_dir)
     return events[-1] if events else None

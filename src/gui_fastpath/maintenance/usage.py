@@ -252,12 +252,11 @@ class _UsageWalk:
             if category is None and child == "wandb":
                 category = "wandb_synced"  # wandb's own files beside its run folders
             try:
-                is_dir = entry.is_dir(follow_symlinks=False)
+                if entry.is_dir(follow_symlinks=False):
+                    self.directory(entry.path, child, category)
+                    continue
                 info = entry.stat(follow_symlinks=False)
             except OSError:
-                continue
-            if is_dir:
-                self.directory(entry.path, child, category)
                 continue
             if category is None:
                 category = self._file_category(child, entry.name)
