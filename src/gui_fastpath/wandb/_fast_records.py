@@ -3,7 +3,9 @@
 History and summary records hold lists of ``{key, nested_key, value_json}`` items; reading
 them item by item from Python dominates the cost of a large file. These views declare the
 item list as a *singular* message field, so the parser merges every item into one message
-whose repeated fields are the concatenated keys and values: two list reads per record.
+whose repeated fields are the concatenated keys and values. The same merge joins records:
+many history (or summary) records concatenated and parsed once give all their keys and
+values in two lists, with :data:`ROW_END` between history records marking where each ends.
 That is exact when every item has a one-part ``nested_key`` and no ``key`` (what wandb-core
 writes for logged metrics): equal counts of keys and values and an empty merged ``key``
 show it. Values come out as UTF-8 bytes, keys as text.
@@ -20,7 +22,16 @@ from typing import Any
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from wandb.proto import wandb_internal_pb2
 
-__all__ = ["FastRecord", "RawRecord", "wandb_pb"]
+__all__ = [
+    "HISTORY_TAG",
+    "ROW_END",
+    "ROW_END_KEY",
+    "ROW_END_VALUE",
+    "SUMMARY_TAG",
+    "FastRecord",
+    "RawRecord",
+    "wandb_pb",
+]
 
 wandb_pb: Any = wandb_internal_pb2
 """wandb's protobuf module (a star re-export per protobuf version, opaque to type checkers)."""
@@ -54,8 +65,8 @@ def _build() -> tuple[Any, Any]:
         file,
         "FlatItems",
         [
-            # Singular: the last non-empty ``key`` of any item, so "" means no item has one.
-            ("key", item["key"].number, optional, "string"),
+            # Repeated: every item's ``key``; empty when no item names its key that way.
+            ("key", item["key"].number, repeated, "string"),
             ("nested_key", item["nested_key"].number, repeated, "string"),
             # Bytes: no UTF-8 decoding per value; json.loads takes the joined bytes.
             ("value_json", item["value_json"].number, repeated, "bytes"),
@@ -96,3 +107,19 @@ def _build() -> tuple[Any, Any]:
 FastRecord, RawRecord = _build()
 """``FastRecord``: history/summary as merged item lists, other kinds as raw bytes.
 ``RawRecord``: every kind as the raw bytes of its message."""
+
+_record_fields = wandb_pb.Record.DESCRIPTOR.fields_by_name
+HISTORY_TAG = _record_fields["history"].number << 3 | 2
+"""First byte of a record's history field (after its ``num``, which wandb-core writes first)."""
+SUMMARY_TAG = _record_fields["summary"].number << 3 | 2
+"""First byte of a record's summary field."""
+
+ROW_END_KEY = "\x00gui-fastpath row end"
+ROW_END_VALUE = b"null "
+"""The end-of-row item's value: JSON, but never written by wandb (no trailing space)."""
+ROW_END: bytes = wandb_pb.Record(
+    history=wandb_pb.HistoryRecord(
+        item=[wandb_pb.HistoryItem(nested_key=[ROW_END_KEY], value_json=ROW_END_VALUE.decode())]
+    )
+).SerializeToString()
+"""A history record of one end-of-row item, put after each history record of a bulk parse."""

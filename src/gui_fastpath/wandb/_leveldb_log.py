@@ -40,6 +40,8 @@ WANDB_HEADER = b":W&B" + (0xBEE1).to_bytes(2, "little") + bytes([0])
 _FULL, _FIRST, _MIDDLE, _LAST = 1, 2, 3, 4
 _WINDOW = 512 * BLOCK_SIZE  # bytes read per system call: 16 MiB
 _chunk_header = struct.Struct("<IHB").unpack_from
+_FULL_CRC_SEED = zlib.crc32(bytes([_FULL]))
+"""CRC-32 of the type byte of a FULL chunk: its payload's CRC continues from it."""
 
 
 @attrs.frozen
@@ -166,16 +168,39 @@ class LogReader:
         offsets: list[int],
         problems: list[LogProblem],
     ) -> int:
-        """Parse chunks in ``data`` (file bytes from ``base``); return the offset reached."""
+        """Parse chunks in ``data`` (file bytes from ``base``); return the offset reached.
+
+        Whole FULL chunks with a good checksum, the bulk of a file, are taken by a tight
+        inner loop; anything else (the end of a block or of ``data``, a multi-chunk record,
+        a bad chunk) by the general step below it, one chunk at a time.
+        """
         view = memoryview(data)
         n = len(data)
         crc32 = zlib.crc32
+        unpack = _chunk_header
         append = payloads.append
         at = offsets.append
+        header, full = CHUNK_HEADER_SIZE, _FULL  # locals: the inner loop runs per record
         pos = 0
         block_end = BLOCK_SIZE - base % BLOCK_SIZE
-        pending = self._pending
         while True:
+            if not self._pending:
+                stop = block_end if block_end < n else n
+                limit = stop - header
+                found = len(payloads)
+                while pos <= limit:
+                    checksum, length, kind = unpack(data, pos)
+                    end = pos + header + length
+                    if kind != full or end > stop:
+                        break
+                    payload = data[pos + header : end]
+                    if crc32(payload, _FULL_CRC_SEED) != checksum:
+                        break
+                    append(payload)
+                    at(base + pos)
+                    pos = end
+                if len(payloads) != found:
+                    self._recovering = False
             if pos + CHUNK_HEADER_SIZE > block_end:  # block trailer: zero padding
                 if block_end > n:
                     break
@@ -184,7 +209,7 @@ class LogReader:
                 continue
             if pos + CHUNK_HEADER_SIZE > n:
                 break
-            checksum, length, kind = _chunk_header(data, pos)
+            checksum, length, kind = unpack(data, pos)
             start = pos + CHUNK_HEADER_SIZE
             end = start + length
             if end > block_end or (checksum == 0 and length == 0 and kind == 0):
@@ -192,7 +217,6 @@ class LogReader:
                     break
                 what = "zero-filled block" if length == 0 else "chunk longer than its block"
                 self._corrupt(base + pos, base + block_end, what, problems)
-                pending = self._pending
                 pos = block_end
                 block_end += BLOCK_SIZE
                 continue
@@ -201,21 +225,20 @@ class LogReader:
             if crc32(view[pos + 6 : end]) != checksum or not _FULL <= kind <= _LAST:
                 what = "checksum mismatch" if _FULL <= kind <= _LAST else f"chunk type {kind}"
                 self._corrupt(base + pos, base + block_end, what, problems)
-                pending = self._pending
                 pos = block_end
                 block_end += BLOCK_SIZE
                 continue
+            pending = self._pending
             if kind == _FULL:
                 if pending:
                     self._drop_pending(base + pos, problems)
-                    pending = self._pending
                 append(data[start:end])
                 at(base + pos)
                 self._recovering = False
             elif kind == _FIRST:
                 if pending:
                     self._drop_pending(base + pos, problems)
-                pending = self._pending = [data[start:end]]
+                self._pending = [data[start:end]]
                 self._record_start = base + pos
                 self._recovering = False
             elif pending:
@@ -223,7 +246,7 @@ class LogReader:
                 if kind == _LAST:
                     append(b"".join(pending))
                     at(self._record_start)
-                    pending = self._pending = []
+                    self._pending = []
             elif not self._recovering:
                 problems.append(
                     LogProblem(base + pos, "a record continues here whose start was never seen")

@@ -1,9 +1,11 @@
 """Turns decoded ``.wandb`` records into run state, the way wandb-core's own readers do.
 
 Config updates are applied as wandb-core's run config applies them (a dict value merges
-into the tree leaf by leaf, ``remove`` deletes a path); summary updates replace the value
-at their path, in file order; history rows are the record's items keyed by their dotted
-``nested_key``. Metric values are decoded in one ``json.loads`` per batch.
+into the tree leaf by leaf, ``remove`` deletes a path); summary records are merged in file
+order (:mod:`._summary_state`); history rows are the record's items keyed by their dotted
+``nested_key`` (:mod:`._history_records`). History and summary records, nearly all of a
+file, are told apart by the byte after their number and decoded in bulk; other kinds are
+decoded one by one with wandb's classes.
 """
 
 from __future__ import annotations
@@ -11,33 +13,32 @@ from __future__ import annotations
 import gc
 import json
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
-from gui_fastpath.wandb._fast_records import FastRecord, RawRecord, wandb_pb
-from gui_fastpath.wandb.snapshot import ConsoleLine, RunExit, RunIdentity
+from gui_fastpath.wandb._fast_records import HISTORY_TAG, SUMMARY_TAG, RawRecord, wandb_pb
+from gui_fastpath.wandb._history_records import add_history
+from gui_fastpath.wandb._summary_state import SummaryState
+from gui_fastpath.wandb.snapshot import ConsoleLine, HistoryStore, RunExit, RunIdentity
 
 __all__ = ["RunState"]
 
-_INTERNAL = "_wandb"
 _SHORT = 96
-"""Records shorter than this are looked up in the repeats cache before being parsed."""
-_REPEATS = 1024
+"""Summary records shorter than this may be wandb-core's per-step runtime update, which
+recurs byte for byte: they are looked up among the records seen before."""
 _NUM_TAG = 0x08  # Record.num: field 1, varint
-_Path = str | tuple[str, ...]
-"""A summary path: a str for a one-part key, a tuple of two or more parts otherwise."""
 
 
 @contextmanager
 def _collection_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while a batch builds many small objects.
 
-    Records make no reference cycles; collections during a bulk load only rescan the rows
-    already read, which costs about a fifth of a large file's read time.
+    Records make no reference cycles; collections during a bulk load only rescan the
+    objects already read.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -46,20 +47,6 @@ def _collection_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _path(parts: Sequence[str], key: str) -> _Path:
-    if len(parts) > 1:
-        return tuple(parts)
-    return parts[0] if parts else key
-
-
-def _after_num(payload: bytes) -> int:
-    """Index just past the ``num`` field that starts ``payload`` (its tag, then a varint)."""
-    end = 1
-    while end < len(payload) and payload[end] & 0x80:
-        end += 1
-    return end + 1
 
 
 def _seconds(stamp: Any) -> float:
@@ -97,11 +84,8 @@ class RunState:
     def __init__(self, console_lines: int) -> None:
         self.identity: RunIdentity | None = None
         self.config: dict[str, Any] = {}
-        self.summary_raw: dict[_Path, str | bytes] = {}
-        """Latest JSON value per summary path (bytes when read by the fast path)."""
-        self._nested: dict[str, set[tuple[str, ...]]] = {}
-        """Stored summary paths of two or more parts, by first part."""
-        self.history: list[dict[str, Any]] = []
+        self.summary = SummaryState()
+        self.history = HistoryStore()
         self.system: list[dict[str, Any]] = []
         self.environment: dict[str, Any] = {}
         self.console: deque[ConsoleLine] = deque(maxlen=console_lines)
@@ -112,9 +96,6 @@ class RunState:
         self.last_step: int | None = None
         self.changed: set[str] = set()
         self.errors: list[tuple[int, str]] = []
-        self._repeats: dict[bytes, list[tuple[bool, _Path, str]]] = {}
-        """Summary records that recur byte for byte apart from their number (wandb-core's
-        runtime update at every step), by their bytes after the number."""
 
     # -- records ---------------------------------------------------------------------------
 
@@ -124,167 +105,68 @@ class RunState:
             self._apply(payloads, offsets)
 
     def _apply(self, payloads: Sequence[bytes], offsets: Sequence[int]) -> None:
-        parse = FastRecord.FromString
-        summary = self.summary_raw
-        heads = self._nested.keys()
-        rows: list[Any] = self.history  # key lists stand in for rows until decoded
-        values: list[bytes] = []  # JSON values of this batch's rows, decoded at the end
-        first_row = len(rows)
-        summary_changed = False
-        repeats = self._repeats
+        history: list[bytes] = []
+        history_offsets: list[int] = []
+        summary = self.summary
+        errors = self.errors
+        summaries = 0
         for payload, offset in zip(payloads, offsets, strict=True):
-            if len(payload) < _SHORT and payload[0] == _NUM_TAG:
-                tail = payload[_after_num(payload) :]
-                ops = repeats.get(tail)
-                if ops is not None:
-                    self._apply_summary_ops(ops)
-                    summary_changed = True
-                    continue
+            # The record type's tag follows ``num`` (a varint), which wandb-core writes first.
             try:
-                record = parse(payload)
-            except DecodeError as exc:
-                self.errors.append((offset, f"undecodable record ({exc})"))
-                continue
-            kind = record.WhichOneof("record_type")
-            if kind == "history":
-                items = record.history.item
-                keys = list(items.nested_key)
-                start = len(values)
-                values.extend(items.value_json)
-                if len(values) - start == len(keys) and not items.key:
-                    rows.append(keys)  # a placeholder until the batch's values are decoded
+                if payload[0] != _NUM_TAG:
+                    at = 0
+                elif payload[1] < 0x80:
+                    at = 2
+                elif payload[2] < 0x80:
+                    at = 3
+                elif payload[3] < 0x80:
+                    at = 4
                 else:
-                    del values[start:]
-                    rows.append(self._decoded_row(wandb_pb.Record.FromString(payload).history.item))
-            elif kind == "summary":
-                summary_changed = True
-                flat = record.summary
-                items = flat.update
-                keys = items.nested_key  # zipped as containers: cheaper than lists here
-                updates = items.value_json
-                if items.key or len(keys) != len(updates) or flat.HasField("remove"):
-                    ops = self._summary_ops(RawRecord.FromString(payload).summary)
-                    self._apply_summary_ops(ops)
-                    if len(payload) < _SHORT and payload[0] == _NUM_TAG:
-                        if len(repeats) > _REPEATS:
-                            repeats.clear()
-                        repeats[payload[_after_num(payload) :]] = ops
+                    at = 5
+                tag = payload[at]
+            except IndexError:
+                tag = 0
+            if tag == HISTORY_TAG:
+                history.append(payload)
+                history_offsets.append(offset)
+            elif tag == SUMMARY_TAG:
+                summaries += 1
+                if len(payload) < _SHORT:
+                    summary.add_repeating(payload, payload[at:], offset, errors)
                 else:
-                    summary.update(zip(keys, updates, strict=True))
-                    if heads and not summary.keys().isdisjoint(heads):
-                        for head in [h for h in heads if h in summary]:
-                            self._clear_conflicts(head)
-            elif kind is not None:
-                try:
-                    self._apply_other(kind, getattr(record, kind))
-                except (DecodeError, ValueError) as exc:
-                    self.errors.append((offset, f"undecodable {kind} record ({exc})"))
+                    summary.add(payload, offset)
+            else:
+                kind = self._apply_record(payload, offset)
+                if kind == "history":
+                    history.append(payload)
+                    history_offsets.append(offset)
+                elif kind == "summary":
+                    summaries += 1
+                    summary.add(payload, offset)
+        summary.flush(errors)
         self.records += len(payloads)
-        if summary_changed:
+        if summaries:
             self.changed.add("summary")
-        if len(rows) > first_row:
-            self._decode_rows(first_row, values)
-            steps = [s for row in rows[first_row:] if isinstance(s := row.get("_step"), int)]
-            if steps:
-                top = max(steps)
-                self.last_step = top if self.last_step is None else max(self.last_step, top)
+        if history:
+            top = add_history(self.history, history, history_offsets, errors)
+            if top is not None and (self.last_step is None or top > self.last_step):
+                self.last_step = top
             self.changed.add("history")
 
-    def _decoded_row(self, items: Iterable[Any]) -> dict[str, Any]:
-        row: dict[str, Any] = {}
-        for item in items:
-            key = ".".join(item.nested_key) if item.nested_key else item.key
-            row[key] = self._decode_leniently(item.value_json)
-        return row
-
-    def _decode_rows(self, first_row: int, values: list[bytes]) -> None:
-        """Turn the batch's placeholder rows (key lists) into dicts, decoding all their
-        values in one ``json.loads``. A key logged twice keeps its last value, as in wandb."""
+    def _apply_record(self, payload: bytes, offset: int) -> str | None:
+        """Decode and apply a record of another kind; return its kind."""
         try:
-            decoded = json.loads(b"[" + b",".join(values) + b"]")
-            if len(decoded) != len(values):
-                raise ValueError("a value is not one JSON value")
-        except ValueError:
-            decoded = [self._decode_leniently(v) for v in values]
-        rows: list[Any] = self.history
-        at = 0
-        for index in range(first_row, len(rows)):
-            keys = rows[index]
-            if type(keys) is list:
-                end = at + len(keys)
-                rows[index] = dict(zip(keys, decoded[at:end], strict=True))
-                at = end
-
-    def _decode_leniently(self, value: str | bytes) -> Any:
-        try:
-            return json.loads(value)
-        except ValueError:
-            text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-            self.errors.append((-1, f"history value {text[:40]!r} is not JSON; kept as text"))
-            return text
-
-    @staticmethod
-    def _summary_ops(raw: bytes) -> list[tuple[bool, _Path, str]]:
-        record = wandb_pb.SummaryRecord.FromString(raw)
-        ops = [(True, _path(i.nested_key, i.key), i.value_json) for i in record.update]
-        ops += [(False, _path(i.nested_key, i.key), "") for i in record.remove]
-        return ops
-
-    def _apply_summary_ops(self, ops: list[tuple[bool, _Path, str]]) -> None:
-        summary = self.summary_raw
-        nested = self._nested
-        for is_update, path, value in ops:
-            if isinstance(path, str):
-                if path in nested:
-                    self._clear_conflicts(path)
-                if is_update:
-                    summary[path] = value
-                else:
-                    summary.pop(path, None)
-                continue
-            group = nested.get(path[0])
-            if path[0] in summary or (group and (len(group) > 1 or path not in group)):
-                self._clear_conflicts(path)
-            if is_update:
-                summary[path] = value
-                nested.setdefault(path[0], set()).add(path)
-            else:
-                summary.pop(path, None)
-                if group:
-                    group.discard(path)
-
-    def _clear_conflicts(self, path: _Path) -> None:
-        """Drop stored paths that ``path`` replaces: its prefixes and its subtree."""
-        summary = self.summary_raw
-        if isinstance(path, str):
-            for nested in self._nested.pop(path, ()):
-                summary.pop(nested, None)
-            return
-        summary.pop(path[0], None)
-        group = self._nested.get(path[0], set())
-        for stored in list(group):
-            shorter = min(len(path), len(stored))
-            if stored != path and stored[:shorter] == path[:shorter]:
-                group.discard(stored)
-                summary.pop(stored, None)
-
-    def summary_tree(self) -> dict[str, Any]:
-        """The summary as nested dicts, values decoded, without ``_wandb``."""
-        tree: dict[str, Any] = {}
-        for path, value_json in self.summary_raw.items():
-            parts = path if isinstance(path, tuple) else (path,)
-            if parts[0] == _INTERNAL:
-                continue
+            record = RawRecord.FromString(payload)
+        except DecodeError as exc:
+            self.errors.append((offset, f"undecodable record ({exc})"))
+            return None
+        kind = record.WhichOneof("record_type")
+        if kind is not None and kind not in ("history", "summary"):
             try:
-                value = json.loads(value_json)
-            except ValueError:
-                value = (
-                    value_json.decode("utf-8", "replace")
-                    if isinstance(value_json, bytes)
-                    else value_json
-                )
-            _set(tree, parts, value)
-        return tree
+                self._apply_other(kind, getattr(record, kind))
+            except (DecodeError, ValueError) as exc:
+                self.errors.append((offset, f"undecodable {kind} record ({exc})"))
+        return kind  # type: ignore[no-any-return]
 
     def _apply_other(self, kind: str, raw: bytes) -> None:
         if kind == "run":
@@ -325,7 +207,7 @@ class RunState:
         if run.HasField("config"):
             self._apply_config(run.config)
         if run.HasField("summary"):
-            self._apply_summary_ops(self._summary_ops(run.summary.SerializeToString()))
+            self.summary.apply_record(run.summary, self.errors)
             self.changed.add("summary")
 
     def _apply_config(self, config: Any) -> None:

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import os
 import threading
+from operator import itemgetter
 from pathlib import Path
 
 from gui_fastpath.wandb._leveldb_log import LogProblem, LogReader
 from gui_fastpath.wandb._run_state import RunState
-from gui_fastpath.wandb.snapshot import FrozenList, ReadProblem, RunChanges, RunSnapshot
+from gui_fastpath.wandb.snapshot import (
+    FrozenList,
+    HistoryRows,
+    ReadProblem,
+    RunChanges,
+    RunSnapshot,
+)
 
 __all__ = ["DEFAULT_CONSOLE_LINES", "OfflineRunReader"]
 
@@ -65,7 +72,8 @@ class OfflineRunReader:
             state.changed.clear()
             state.apply(batch.payloads, batch.offsets)
             problems = [self._problem(p) for p in batch.problems]
-            problems += [self._record_problem(offset, text) for offset, text in state.errors]
+            errors = sorted(state.errors, key=itemgetter(0))  # history's come in last
+            problems += [self._record_problem(offset, text) for offset, text in errors]
             state.errors.clear()
             self._problems.extend(problems)
             changed = state.changed
@@ -97,8 +105,8 @@ class OfflineRunReader:
             path=self.path,
             identity=state.identity,
             config=_config_view(state.config),
-            summary=previous.summary if previous is not None else state.summary_tree(),
-            history=FrozenList(state.history),
+            summary=previous.summary if previous is not None else state.summary.tree(),
+            history=HistoryRows(state.history),
             system=FrozenList(state.system),
             environment=dict(state.environment),
             console=tuple(state.console),

@@ -11,6 +11,8 @@ import attrs
 __all__ = [
     "ConsoleLine",
     "FrozenList",
+    "HistoryRows",
+    "HistoryStore",
     "ReadProblem",
     "RunChanges",
     "RunExit",
@@ -66,6 +68,86 @@ class FrozenList(Sequence[_T]):
 
     def __repr__(self) -> str:
         return f"FrozenList(<{self._len} items>)"
+
+
+class HistoryStore:
+    """A run's history rows stored flat, as the reader appends them.
+
+    Row ``i`` is ``keys[s:e]`` with ``values[s:e]``, where ``e = ends[i]`` and ``s`` is one
+    past the previous row's end: every row is followed by one slot that belongs to no row
+    (where a bulk parse put its end-of-row marker). No per-row objects are kept.
+    """
+
+    __slots__ = ("ends", "keys", "values")
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.values: list[Any] = []
+        self.ends: list[int] = []
+
+    def append_row(self, row: Mapping[str, Any]) -> None:
+        """Append one row given as a mapping."""
+        self.keys.extend(row)
+        self.values.extend(row.values())
+        self.ends.append(len(self.keys))
+        self.keys.append("")
+        self.values.append(None)
+
+
+class HistoryRows(Sequence[dict[str, Any]]):
+    """A read-only view of a run's first ``len`` history rows; each row is built as a dict
+    when it is read (a new dict each time: change it freely).
+
+    Snapshots share the reader's :class:`HistoryStore`, so taking one costs nothing however
+    long the run is; later rows do not show up in an older snapshot.
+    """
+
+    __slots__ = ("_len", "_store")
+
+    def __init__(self, store: HistoryStore, length: int | None = None) -> None:
+        self._store = store
+        self._len = len(store.ends) if length is None else length
+
+    def __len__(self) -> int:
+        return self._len
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self._row(i) for i in range(*index.indices(self._len))]
+        if index < 0:
+            index += self._len
+        if not 0 <= index < self._len:
+            raise IndexError("index out of range")
+        return self._row(index)
+
+    def _row(self, index: int) -> dict[str, Any]:
+        store = self._store
+        start = store.ends[index - 1] + 1 if index else 0
+        end = store.ends[index]
+        return dict(zip(store.keys[start:end], store.values[start:end], strict=True))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        store = self._store
+        keys, values, ends = store.keys, store.values, store.ends
+        start = 0
+        for i in range(self._len):
+            end = ends[i]
+            yield dict(zip(keys[start:end], values[start:end], strict=True))
+            start = end + 1
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, HistoryRows | FrozenList | list | tuple):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"HistoryRows(<{self._len} rows>)"
 
 
 @attrs.frozen
@@ -176,9 +258,9 @@ class RunSnapshot:
     summary: Mapping[str, Any]
     """Latest summary: every summary update merged in order, nested keys as nested dicts,
     without ``_wandb``."""
-    history: FrozenList[dict[str, Any]]
+    history: HistoryRows
     """One dict per logged row, keys as wandb has them (``_step``, ``_runtime``,
-    ``_timestamp``, metric names; nested metrics dotted: ``"a.b"``)."""
+    ``_timestamp``, metric names; nested metrics dotted: ``"a.b"``), built when read."""
     system: FrozenList[dict[str, Any]]
     """System-metrics samples: ``_timestamp`` (Unix seconds) and one key per metric."""
     environment: Mapping[str, Any]

@@ -1,0 +1,199 @@
+"""History records decoded in bulk into a :class:`HistoryStore`.
+
+Up to :data:`_BULK` records are joined with :data:`ROW_END` between them and parsed once by
+the :class:`FastRecord` view: every key and every JSON value of the batch comes out in two
+lists, each record's items followed by one end-of-row item. All values are then decoded by
+one ``json.loads``. A record whose keys and values do not pair up one to one (a nested key
+of several parts, an item without ``value_json``) is decoded alone with wandb's classes;
+a batch that does not parse, or that uses the old ``key`` field, record by record.
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
+from typing import Any
+
+import attrs
+from google.protobuf.message import DecodeError
+
+from gui_fastpath.wandb._fast_records import (
+    ROW_END,
+    ROW_END_KEY,
+    ROW_END_VALUE,
+    FastRecord,
+    wandb_pb,
+)
+from gui_fastpath.wandb.snapshot import HistoryStore
+
+__all__ = ["add_history"]
+
+_BULK = 8192
+"""Records parsed at once: large enough to amortise each call, small enough to bound the
+memory of a batch's intermediate lists."""
+_STEP = "_step"
+Errors = list[tuple[int, str]]
+
+
+def add_history(
+    store: HistoryStore, payloads: Sequence[bytes], offsets: Sequence[int], errors: Errors
+) -> int | None:
+    """Append the rows of history record ``payloads`` to ``store``; return their highest
+    integer ``_step`` (None if none has one). Problems go to ``errors`` as (offset, text)."""
+    top: int | None = None
+    for at in range(0, len(payloads), _BULK):
+        rows = _bulk_rows(payloads[at : at + _BULK], offsets[at : at + _BULK], errors)
+        step = rows.store(store, errors)
+        if step is not None and (top is None or step > top):
+            top = step
+    return top
+
+
+@attrs.define
+class _Rows:
+    """A batch's rows, flat as in :class:`HistoryStore`; values still JSON text."""
+
+    keys: list[str] = attrs.Factory(list)
+    raw: list[bytes] = attrs.Factory(list)
+    ends: list[int] = attrs.Factory(list)
+    """Index of each row's end slot."""
+    offsets: list[int] = attrs.Factory(list)
+    """File offset of each row's record."""
+
+    def end_row(self, offset: int) -> None:
+        self.ends.append(len(self.keys))
+        self.keys.append(ROW_END_KEY)
+        self.raw.append(ROW_END_VALUE)
+        self.offsets.append(offset)
+
+    def add_record(self, payload: bytes, offset: int, errors: Errors) -> None:
+        """Add one history record's row, decoded with wandb's classes."""
+        try:
+            items = wandb_pb.Record.FromString(payload).history.item
+        except DecodeError as exc:
+            errors.append((offset, f"undecodable record ({exc})"))
+            return
+        self.keys += [".".join(item.nested_key) if item.nested_key else item.key for item in items]
+        self.raw += [item.value_json.encode() for item in items]
+        self.end_row(offset)
+
+    def store(self, store: HistoryStore, errors: Errors) -> int | None:
+        """Decode the values into ``store``; return the highest integer ``_step``."""
+        values = self._decode(errors)
+        base = len(store.keys)
+        store.keys.extend(self.keys)
+        store.values.extend(values)
+        store.ends.extend(map(base.__add__, self.ends))
+        return _top_step(self.keys, values, self.ends)
+
+    def _decode(self, errors: Errors) -> list[Any]:
+        """All JSON values in one ``json.loads``; value by value if one is bad."""
+        raw = self.raw
+        try:
+            values = json.loads(b"[" + b",".join(raw) + b"]")
+            if len(values) == len(raw):
+                return values  # type: ignore[no-any-return]
+        except ValueError:
+            pass
+        values = []
+        for index, value in enumerate(raw):
+            try:
+                values.append(json.loads(value))
+            except ValueError:
+                text = value.decode("utf-8", "replace")
+                offset = self.offsets[bisect_left(self.ends, index)]
+                errors.append((offset, f"history value {text[:40]!r} is not JSON; kept as text"))
+                values.append(text)
+        return values
+
+
+def _bulk_rows(payloads: Sequence[bytes], offsets: Sequence[int], errors: Errors) -> _Rows:
+    try:
+        items = FastRecord.FromString(ROW_END.join(payloads) + ROW_END).history.item
+    except DecodeError:
+        return _each_rows(payloads, offsets, errors)
+    if items.key:
+        return _each_rows(payloads, offsets, errors)
+    keys = list(items.nested_key)
+    raw = list(items.value_json)
+    ends = _row_ends(keys, len(payloads))
+    if ends is None:  # a logged key equals the end-of-row key
+        return _each_rows(payloads, offsets, errors)
+    if len(raw) == len(keys) and _picked(raw, ends).count(ROW_END_VALUE) == len(ends):
+        return _Rows(keys, raw, ends, list(offsets))
+    return _realign(keys, raw, ends, payloads, offsets, errors)
+
+
+def _each_rows(payloads: Sequence[bytes], offsets: Sequence[int], errors: Errors) -> _Rows:
+    """Record by record: for a batch the bulk parse cannot take."""
+    rows = _Rows()
+    for payload, offset in zip(payloads, offsets, strict=True):
+        rows.add_record(payload, offset, errors)
+    return rows
+
+
+def _row_ends(keys: list[str], count: int) -> list[int] | None:
+    """Index of each row's end-of-row key, or None unless there is exactly one per row."""
+    find = keys.index
+    ends = []
+    at = -1
+    try:
+        for _ in range(count):
+            at = find(ROW_END_KEY, at + 1)
+            ends.append(at)
+    except ValueError:
+        return None
+    return ends if at == len(keys) - 1 else None
+
+
+def _picked(values: list[Any], indices: list[int]) -> tuple[Any, ...]:
+    """``values`` at ``indices``, as a tuple (also for a single index)."""
+    if len(indices) == 1:
+        return (values[indices[0]],)
+    return itemgetter(*indices)(values)  # type: ignore[no-any-return]
+
+
+def _realign(
+    keys: list[str],
+    raw: list[bytes],
+    ends: list[int],
+    payloads: Sequence[bytes],
+    offsets: Sequence[int],
+    errors: Errors,
+) -> _Rows:
+    """The batch's rows with keys and values paired up: a row whose counts differ (a key
+    of several parts, an item without ``value_json``) is decoded alone."""
+    rows = _Rows()
+    key_start = value_start = 0
+    find_value = raw.index
+    for row, key_end in enumerate(ends):
+        try:
+            value_end = find_value(ROW_END_VALUE, value_start)
+        except ValueError:
+            value_end = len(raw)
+        if key_end - key_start == value_end - value_start:
+            rows.keys += keys[key_start:key_end]
+            rows.raw += raw[value_start:value_end]
+            rows.end_row(offsets[row])
+        else:
+            rows.add_record(payloads[row], offsets[row], errors)
+        key_start, value_start = key_end + 1, value_end + 1
+    return rows
+
+
+def _top_step(keys: list[str], values: list[Any], ends: Iterable[int]) -> int | None:
+    """The highest integer ``_step`` of the rows ending at ``ends``."""
+    find = keys.index
+    top: int | None = None
+    start = 0
+    for end in ends:
+        try:
+            step = values[find(_STEP, start, end)]
+        except ValueError:
+            step = None
+        if type(step) is int and (top is None or step > top):
+            top = step
+        start = end + 1
+    return top
