@@ -96,6 +96,13 @@ def test_symlinked_run_is_not_counted(runs, tmp_path):
     assert report.refused == (("linked", "a symlink; maintenance never follows symlinks"),)
 
 
+def test_a_run_written_without_supervisor_or_manifest_is_still_one_run(runs):
+    run = runs / "no-journal"
+    (run / "artifacts.json").unlink()
+    report = disk_usage(run)
+    assert report.single_run and report.runs[0].status.state == "unknown"
+
+
 def test_bad_roots_are_one_line_errors(tmp_path):
     with pytest.raises(BadRootError, match=r"^runs root or run not found: .*nope$"):
         disk_usage(tmp_path / "nope")

@@ -24,7 +24,7 @@ __all__ = [
     "run_marker",
 ]
 
-RUN_MARKERS = (LIFECYCLE_NAME, MANIFEST_NAME, HINTS_NAME, ANALYTICS_NAME)
+RUN_MARKERS = (LIFECYCLE_NAME, MANIFEST_NAME, HINTS_NAME, ANALYTICS_NAME, "tensorboard", "wandb")
 """A directory holding one of these is a run directory, not a runs root."""
 
 

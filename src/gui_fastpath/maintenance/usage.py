@@ -197,9 +197,9 @@ class UsageReport:
 def disk_usage(path: str | os.PathLike[str], *, now: float | None = None) -> UsageReport:
     """The usage of a runs root, or of one run if ``path`` is a run directory.
 
-    A run directory is one holding ``lifecycle.jsonl``, ``artifacts.json`` or a worker hint
-    file. Raises :class:`~gui_fastpath.maintenance.BadRootError` if ``path`` is missing or
-    unreadable.
+    A run directory holds ``lifecycle.jsonl``, ``artifacts.json``, a worker hint file, or a
+    ``tensorboard/`` or ``wandb/`` folder (``safety.RUN_MARKERS``). Raises
+    :class:`~gui_fastpath.maintenance.BadRootError` if ``path`` is missing or unreadable.
     """
     real = resolve_root(path, "runs root or run")
     now = time.time() if now is None else now
