@@ -9,7 +9,10 @@ rule, unless ``WANDB_APP_URL`` overrides it.
 
 from __future__ import annotations
 
+import ast
 import configparser
+import functools
+import importlib.util
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,15 +35,38 @@ class BaseUrl:
     """``WANDB_BASE_URL``, a settings file path, or ``wandb default``."""
 
 
+@functools.cache
 def default_base_url() -> str:
-    """The installed wandb's default API address."""
-    try:
-        from wandb.sdk.lib.urls import DEFAULT_BASE_URL
-    except ImportError:  # older wandb: the default lives on the Settings model
-        from wandb.sdk.wandb_settings import Settings
+    """The installed wandb's default API address.
 
-        return str(Settings.model_fields["base_url"].default)
-    return str(DEFAULT_BASE_URL)
+    Read from wandb's own ``sdk/lib/urls.py`` without importing the ``wandb`` package,
+    whose import takes the GIL for about a second: a GUI thread would stall meanwhile.
+    """
+    spec = importlib.util.find_spec("wandb")
+    if spec is not None and spec.submodule_search_locations:
+        source = Path(next(iter(spec.submodule_search_locations))) / "sdk" / "lib" / "urls.py"
+        found = _string_constant(source, "DEFAULT_BASE_URL")
+        if found:
+            return found
+    from wandb.sdk.wandb_settings import Settings  # older wandb: on the Settings model
+
+    return str(Settings.model_fields["base_url"].default)
+
+
+def _string_constant(path: Path, name: str) -> str | None:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and [getattr(t, "id", None) for t in node.targets] == [name]
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            return node.value.value
+    return None
 
 
 def _global_settings(environ: Mapping[str, str]) -> Path:
