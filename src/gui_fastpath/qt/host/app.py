@@ -48,6 +48,8 @@ class ReferenceHost(QObject):
         self.pump.problem.connect(self.window.status_bar.showMessage)
         self.window.runSelected.connect(self.open_run)
         self.window.trainRequested.connect(self._ask_for_run)
+        for presenter in {id(p): p for p in self.install.presenters.values()}.values():
+            _ = presenter.factories  # import the tab plugins now, not when a run opens
         for problem in self.install.problems:
             self.window.status_bar.showMessage(str(problem))
 
