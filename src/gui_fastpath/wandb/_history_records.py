@@ -2,8 +2,8 @@
 
 Up to :data:`_BULK` records are joined with :data:`ROW_END` between them and parsed once by
 the :class:`FastRecord` view: every key and every JSON value of the batch comes out in two
-lists, each record's items followed by one end-of-row item. All values are then decoded by
-one ``json.loads``. A record whose keys and values do not pair up one to one (a nested key
+lists, each record's items followed by one end-of-row item. All values are then decoded as
+one JSON array. A record whose keys and values do not pair up one to one (a nested key
 of several parts, an item without ``value_json``) is decoded alone with wandb's classes;
 a batch that does not parse, or that uses the old ``key`` field, record by record.
 """
@@ -17,6 +17,7 @@ from operator import itemgetter
 from typing import Any
 
 import attrs
+import msgspec
 from google.protobuf.message import DecodeError
 
 from gui_fastpath.wandb._fast_records import (
@@ -34,6 +35,7 @@ _BULK = 8192
 """Records parsed at once: large enough to amortise each call, small enough to bound the
 memory of a batch's intermediate lists."""
 _STEP = "_step"
+_msgspec_decode = msgspec.json.Decoder().decode
 Errors = list[tuple[int, str]]
 
 
@@ -89,14 +91,20 @@ class _Rows:
         return _top_step(self.keys, values, self.ends)
 
     def _decode(self, errors: Errors) -> list[Any]:
-        """All JSON values in one ``json.loads``; value by value if one is bad."""
+        """All JSON values as one array, by msgspec (several times faster than ``json``);
+        by ``json`` if msgspec refuses it (``NaN`` and ``Infinity``, which wandb writes,
+        numbers out of range, lone surrogates: msgspec raises, it never decodes a value
+        differently); value by value if one is bad."""
         raw = self.raw
-        try:
-            values = json.loads(b"[" + b",".join(raw) + b"]")
+        array = b"[" + b",".join(raw) + b"]"
+        for decode in (_msgspec_decode, json.loads):
+            try:
+                values = decode(array)
+            except ValueError:  # msgspec.DecodeError is one
+                continue
             if len(values) == len(raw):
                 return values  # type: ignore[no-any-return]
-        except ValueError:
-            pass
+            break
         values = []
         for index, value in enumerate(raw):
             try:
