@@ -182,3 +182,23 @@ def test_a_run_directory_is_not_a_runs_root(runs):
         f"{runs / 'old-done'} is a run directory (it has lifecycle.jsonl), not a runs root; "
         f"give the runs root that holds it: {runs}"
     )
+
+
+def test_a_journal_that_cannot_be_locked_is_left_alone(runs, monkeypatch):
+    import fcntl
+
+    real_flock = fcntl.flock
+
+    def no_locks(fd, operation):
+        if operation & (fcntl.LOCK_SH | fcntl.LOCK_EX):
+            raise OSError(9, "Bad file descriptor")
+        return real_flock(fd, operation)
+
+    before = tree(runs / "old-done")
+    monkeypatch.setattr("gui_fastpath.maintenance.run_state.fcntl.flock", no_locks)
+    status = run_status(runs / "old-done")
+    assert status.state == "unknown"
+    assert status.reason.startswith("state unknown: lifecycle.jsonl cannot be locked (")
+    result = prune(runs, **EVERYTHING, apply=True)
+    assert not result.actions and not result.failed
+    assert tree(runs / "old-done") == before

@@ -55,8 +55,9 @@ def run_status(run_dir: str | os.PathLike[str]) -> RunStatus:
     if isinstance(opened, RunStatus):
         return opened
     try:
-        if not _try_lock(opened, fcntl.LOCK_SH):
-            return _RUNNING
+        refused = _lock(opened, fcntl.LOCK_SH)
+        if refused is not None:
+            return refused
         fcntl.flock(opened, fcntl.LOCK_UN)
         return _status_from(opened, run_dir)
     finally:
@@ -75,10 +76,8 @@ def claim_run(run_dir: str | os.PathLike[str]) -> Iterator[RunStatus]:
         yield opened
         return
     try:
-        if not _try_lock(opened, fcntl.LOCK_EX):
-            yield _RUNNING
-            return
-        yield _status_from(opened, run_dir)
+        refused = _lock(opened, fcntl.LOCK_EX)
+        yield _status_from(opened, run_dir) if refused is None else refused
     finally:
         os.close(opened)  # releases the lock
 
@@ -94,12 +93,15 @@ def _open_journal(run_dir: str | os.PathLike[str]) -> int | RunStatus:
         return RunStatus("unknown", f"state unknown: lifecycle.jsonl {problem}")
 
 
-def _try_lock(fd: int, kind: int) -> bool:
+def _lock(fd: int, kind: int) -> RunStatus | None:
+    """None once locked; else the status to report (running, or unknown if locks fail)."""
     try:
         fcntl.flock(fd, kind | fcntl.LOCK_NB)
     except BlockingIOError:
-        return False
-    return True
+        return _RUNNING
+    except OSError as exc:  # e.g. a file system without flock: never guess "not running"
+        return RunStatus("unknown", f"state unknown: lifecycle.jsonl cannot be locked ({exc})")
+    return None
 
 
 def _status_from(fd: int, run_dir: str | os.PathLike[str]) -> RunStatus:
