@@ -43,3 +43,18 @@ def _load_webengine_early() -> None:
     if QCoreApplication.instance() is None:
         with contextlib.suppress(ImportError):  # absent: the tabs offer "open in browser"
             import qtpy.QtWebEngineWidgets  # noqa: F401
+
+
+def warm_up_webengine() -> bool:
+    """Start Chromium's browser context now (create and drop one page).
+
+    The first web page of a process costs a few hundred milliseconds on the GUI thread;
+    a host calls this at start-up so the first TensorBoard tab does not pay it mid-run.
+    Returns False when QtWebEngine is not available.
+    """
+    try:
+        from qtpy.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
+    except ImportError:
+        return False
+    QWebEnginePage(QWebEngineProfile.defaultProfile()).deleteLater()
+    return True

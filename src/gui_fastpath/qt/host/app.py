@@ -20,6 +20,7 @@ from gui_fastpath.qt.host.adapter import install_plugins
 from gui_fastpath.qt.host.daemon import LocalDaemon, new_run_id
 from gui_fastpath.qt.host.run_bus import RunBus, TelemetryEvent, Topic
 from gui_fastpath.qt.host.window import ReferenceHostWindow
+from gui_fastpath.qt.webengine import warm_up_webengine
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class ReferenceHost(QObject):
         self.window.trainRequested.connect(self._ask_for_run)
         for presenter in {id(p): p for p in self.install.presenters.values()}.values():
             _ = presenter.factories  # import the tab plugins now, not when a run opens
+        warm_up_webengine()
         for problem in self.install.problems:
             self.window.status_bar.showMessage(str(problem))
 
