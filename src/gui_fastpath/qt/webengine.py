@@ -56,5 +56,6 @@ def warm_up_webengine() -> bool:
         from qtpy.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
     except ImportError:
         return False
-    QWebEnginePage(QWebEngineProfile.defaultProfile()).deleteLater()
+    page = QWebEnginePage(QWebEngineProfile.defaultProfile())
+    del page  # no parent: deleted here, before the profile, as QtWebEngine requires
     return True
