@@ -280,9 +280,9 @@ def test_nothing_outlives_a_host_killed_with_sigkill(tmp_path, log_dir, mode):
         assert host.stdout.readline() == "serving\n"
         tree = psutil.Process(host.pid).children(recursive=True)
         names = [" ".join(p.cmdline()) for p in tree]
-        assert sum("_launch.py" in n for n in names) == 3  # two front ends and a spare
+        assert sum("_launch.py" in n for n in names) >= 2, names  # two front ends (+ a spare)
         data_servers = sum("tensorboard_data_server" in n for n in names)
-        assert data_servers == 2  # ours (eager) or TensorBoard's own (off)
+        assert data_servers == 2, names  # ours (eager) or TensorBoard's own (off)
     finally:
         host.kill()
         host.wait()

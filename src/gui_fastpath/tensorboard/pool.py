@@ -3,7 +3,9 @@
 Every tab that shows a log directory holds a :class:`TensorBoardLease`; the run itself can
 hold an :class:`IndexLease` from :meth:`TensorBoardPool.prewarm` so its index is warm before
 any tab opens. The web front end stops with the last tab; the data server stops once
-neither tabs nor index leases remain. Stopping happens on a background thread, so
+neither tabs nor index leases remain. While any lease is held the pool keeps one spare
+TensorBoard process imported and waiting, so the next tab starts fast; it stops too when
+the last lease goes. Stopping happens on a background thread, so
 ``release()`` never blocks a GUI.
 """
 
@@ -66,11 +68,14 @@ class TensorBoardLease:
         """Call ``callback`` (from a background thread) when TensorBoard exits or restarts."""
         self._unsubscribers.append(self._entry.server.subscribe(callback))
 
-    def restart(self) -> str:
-        """Restart the web front end (blocking); every viewer gets a ``restarted`` event."""
+    def restart(self, *, reindex: bool = False) -> str:
+        """Restart the web front end (blocking); every viewer gets a ``restarted`` event.
+
+        With ``reindex`` the data server reads the logs again too.
+        """
         if self._released:
             raise TensorBoardError(f"the lease on TensorBoard for {self.log_dir} was released")
-        return self._entry.server.restart()
+        return self._entry.server.restart(reindex=reindex)
 
     def release(self) -> None:
         """Let go (idempotent, never blocks); the last viewer out stops the front end."""
@@ -170,7 +175,7 @@ class TensorBoardPool:
         if spare is not None:
             spare.stop(self.options.grace_seconds)
         for thread in list(self._stoppers):
-            thread.join()
+            thread.join(timeout=2 * self.options.grace_seconds + 1)
 
     def __enter__(self) -> TensorBoardPool:
         return self
@@ -200,7 +205,7 @@ class TensorBoardPool:
             else:
                 entry.index_holds -= 1
             thread = threading.Thread(
-                target=self._stop_unused, args=(entry,), name="tensorboard-stop"
+                target=self._stop_unused, args=(entry,), name="tensorboard-stop", daemon=True
             )
             self._stoppers = [t for t in self._stoppers if t.is_alive()]
             self._stoppers.append(thread)
@@ -209,15 +214,20 @@ class TensorBoardPool:
     def _stop_unused(self, entry: _Entry) -> None:
         """Stop what nobody uses any more (under the server's lock, so a new start waits)."""
         server = entry.server
+        idle_spare = None
         with server.lock:
             with self._lock:
                 viewers, holds = entry.viewers, entry.index_holds
                 if viewers == 0 and holds == 0 and self._entries.get(server.log_dir) is entry:
                     del self._entries[server.log_dir]
+                    if not self._entries:  # nothing left to be quick for
+                        idle_spare, self._spare = self._spare, None
             if viewers == 0 and holds == 0:
                 server.close()
             elif viewers == 0:
                 server.stop_front_end()
+        if idle_spare is not None:
+            idle_spare.stop(self.options.grace_seconds)
 
     def _take_spare(self) -> FrontEnd:
         with self._lock:
@@ -232,7 +242,7 @@ class TensorBoardPool:
         if not self.options.keep_spare:
             return
         with self._lock:
-            if self._closed or (self._spare is not None and self._spare.alive):
+            if self._closed or not self._entries or (self._spare and self._spare.alive):
                 return
             dead, self._spare = self._spare, FrontEnd(self.options.python)
         if dead is not None:

@@ -46,7 +46,8 @@ class ServerOptions:
     start_timeout: float = 60.0
     """Longest wait for TensorBoard's "serving at" announcement."""
     keep_spare: bool = True
-    """Keep one TensorBoard process imported and waiting, so the next tab starts in ~0.1 s."""
+    """While any lease is held, keep one TensorBoard process imported and waiting for the
+    next tab (it then serves in ~0.2 s instead of ~0.7 s)."""
     extra_args: tuple[str, ...] = ()
     """More ``tensorboard`` flags, e.g. ``("--samples_per_plugin=scalars=5000",)``."""
     python: str = sys.executable
@@ -138,13 +139,15 @@ class ManagedTensorBoard:
             log.info("TensorBoard for %s serving (pid %d)", self.log_dir, front_end.process.pid)
             return url
 
-    def restart(self) -> str:
-        """Restart the front end (and a dead data server); tell every viewer the new URL."""
+    def restart(self, *, reindex: bool = False) -> str:
+        """Restart the front end (and the index if dead, or if ``reindex``); tell every viewer.
+
+        Reindex after event files were moved away, so the charts show only what is left.
+        """
         with self.lock:
             self.stop_front_end()
-            if self.data_server is not None and not self.data_server.alive:
-                self.data_server.stop(self.options.grace_seconds)
-                self.data_server = None
+            if reindex or (self.data_server is not None and not self.data_server.alive):
+                self.stop_index()
             url = self.serve()
         self._publish(ServerEvent("restarted", self.log_dir, "TensorBoard restarted.", url=url))
         return url
