@@ -20,6 +20,7 @@ import threading
 from typing import Any
 
 _POLL_SECONDS = 0.5
+_IMPORTED = "gui-fastpath: TensorBoard imported, waiting for its arguments"
 
 
 def main() -> int:
@@ -30,6 +31,8 @@ def main() -> int:
         target=_lifeline, args=(parent, received, arrived), name="lifeline", daemon=True
     ).start()
     tensorboard = _prepare()
+    sys.stderr.write(f"{_IMPORTED}\n")
+    sys.stderr.flush()
     arrived.wait()
     return _serve(tensorboard, received[0])
 

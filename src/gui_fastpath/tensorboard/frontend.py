@@ -23,6 +23,7 @@ from gui_fastpath.tensorboard.errors import TensorBoardStartError
 __all__ = ["FrontEnd"]
 
 _LAUNCHER = Path(__file__).with_name("_launch.py")
+_IMPORTED = "gui-fastpath: TensorBoard imported"  # written by _launch.py
 _ANNOUNCEMENT = re.compile(r"^TensorBoard \S+ at (http://\S+) \(Press CTRL\+C to quit\)")
 _EXIT_POLL_SECONDS = 0.05
 
@@ -32,6 +33,7 @@ class FrontEnd:
 
     def __init__(self, python: str = sys.executable) -> None:
         self._ready = threading.Condition()
+        self._imported = threading.Event()
         self._url: str | None = None
         self._exit_callbacks: list[Callable[[int], None]] = []
         self.secret = secrets.token_urlsafe(24)
@@ -90,7 +92,13 @@ class FrontEnd:
     def stop(self, grace: float) -> int | None:
         return self.process.stop(grace)
 
+    def wait_imported(self, timeout: float) -> bool:
+        """Wait until TensorBoard is imported (a spare is then as warm as it gets)."""
+        return self._imported.wait(timeout)
+
     def _see_line(self, line: str) -> None:
+        if line.startswith(_IMPORTED):
+            self._imported.set()
         match = _ANNOUNCEMENT.match(line)
         if match and self._url is None:
             with self._ready:

@@ -163,6 +163,11 @@ class TensorBoardPool:
             self._replenish_spare()
         return IndexLease(self, entry)
 
+    def wait_spare(self, timeout: float) -> bool:
+        """Wait until the spare TensorBoard process has imported TensorBoard (False: none)."""
+        spare = self._spare
+        return spare is not None and spare.wait_imported(timeout)
+
     def shutdown(self) -> None:
         """Stop every TensorBoard and data server of this pool and wait for them to end."""
         with self._lock:
