@@ -473,3 +473,206 @@ def test_unknown_and_undecodable_records(runs, tmp_path):
     assert "undecodable record" in problem.problem and "upgrade wandb" in problem.fix
     assert snapshot.config["opt"] == "sgd"
     assert len(snapshot.history) == 5 and snapshot.exit is not None
+
+
+# -- bulk decoding, checked against decoding record by record ------------------------------
+
+
+def _framed(records: list[bytes]) -> bytes:
+    """A ``.wandb`` file of ``records`` framed as wandb frames them: FULL chunks, or FIRST,
+    MIDDLE…, LAST across blocks; block trailers too short for a header zero-filled."""
+    out = bytearray(b":W&B" + (0xBEE1).to_bytes(2, "little") + b"\x00")
+    for record in records:
+        rest, first = record, True
+        while True:
+            room = BLOCK_SIZE - len(out) % BLOCK_SIZE - CHUNK_HEADER_SIZE
+            if room < 0:
+                out += bytes(room + CHUNK_HEADER_SIZE)
+                continue
+            part, rest = rest[:room], rest[room:]
+            kind = (1 if not rest else 2) if first else (4 if not rest else 3)
+            first = False
+            out += zlib.crc32(bytes([kind]) + part).to_bytes(4, "little")
+            out += len(part).to_bytes(2, "little") + bytes([kind]) + part
+            if not rest:
+                break
+    return bytes(out)
+
+
+def _crafted_records(rng: Any, rows: int, batch: int) -> list[bytes]:
+    """History records of every shape the bulk decoder must tell apart, their summary
+    mirrors, wandb-core's repeating runtime record, removes, and run records mid-way.
+
+    Batches of ``batch`` rows differ: the second has only plain rows (the fast path), the
+    others odd rows now and then; the first has keys, the fourth values, equal to the
+    end-of-row item's; the fifth rows whose keys and values pair up by count but not item by
+    item. The summary ends with a nested update, replaced by one-part ones, then by another."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    from gui_fastpath.wandb._fast_records import ROW_END_KEY, ROW_END_VALUE
+
+    values = ["1", "-2", "0.5", "NaN", "Infinity", "true", "null", '"s"', '{"a": [1]}']
+    values += ["123456789012345678901234567890", "1e400", "[1, 2]"]
+    typed = pb.HistoryItem(nested_key=["typed"], number=1.5)  # no value_json
+    old_style = pb.HistoryItem(key="old_style", value_json="4")
+    odd_items = [
+        pb.HistoryItem(nested_key=["nested", "a"], value_json="3"),
+        pb.HistoryItem(nested_key=["loss"], value_json="99"),  # logged twice in one row
+        typed,
+        pb.HistoryItem(nested_key=["bad"], value_json="not json"),
+        pb.HistoryItem(nested_key=["big"], value_json='"' + "x" * 40_000 + '"'),  # spans blocks
+    ]
+    lookalikes = [
+        pb.HistoryItem(nested_key=[ROW_END_KEY], value_json="5"),
+        pb.HistoryItem(nested_key=["end_value"], value_json=ROW_END_VALUE.decode()),
+    ]
+    plain = range(batch, 2 * batch)
+    records: list[bytes] = []
+
+    def add(**kind: Any) -> None:
+        num = len(records) + 1
+        if len(records) < batch and rng.random() < 0.1:
+            num = rng.choice([0, 2**21 + 5, 2**28 + 7, 2**35 + 1])
+        records.append(pb.Record(num=num, **kind).SerializeToString())
+
+    add(run=pb.RunRecord(run_id="craft", summary=pb.SummaryRecord(update=[
+        pb.SummaryItem(key="init", value_json="1"),
+        pb.SummaryItem(nested_key=["a", "b"], value_json="2"),
+    ])))  # fmt: skip
+    for step in range(rows):
+        items = [pb.HistoryItem(nested_key=["_step"], value_json=str(step))]
+        for key in ("loss", "acc", "lr"):
+            value = repr(rng.random()) if rng.random() < 0.9 else rng.choice(values)
+            items.append(pb.HistoryItem(nested_key=[key], value_json=value))
+        part = step // batch
+        if step not in plain and rng.random() < 0.08:
+            items.append(rng.choice(odd_items))
+        if part in (0, 3) and rng.random() < 0.01:
+            items.append(lookalikes[part // 3])
+        if part == 4 and rng.random() < 0.02:
+            items += [typed, old_style]
+        if step not in plain and rng.random() < 0.01:
+            items = []
+        rng.shuffle(items)
+        add(history=pb.HistoryRecord(item=items))
+        mirror = [
+            pb.SummaryItem(nested_key=[".".join(i.nested_key) or i.key], value_json=i.value_json)
+            for i in items
+            if i.value_json and len(i.value_json) < 100
+        ]
+        remove = []
+        draw = 1.0 if step in plain else rng.random()
+        if draw < 0.01:
+            remove = [pb.SummaryItem(nested_key=["loss"])]
+        elif draw < 0.02:
+            mirror.append(pb.SummaryItem(nested_key=["a"], value_json="5"))
+        elif draw < 0.03:
+            mirror.append(pb.SummaryItem(nested_key=["a", "c"], value_json="6"))
+        add(summary=pb.SummaryRecord(update=mirror, remove=remove))
+        if step % 3 == 0:  # wandb-core's runtime record: identical but for its number
+            runtime = str(step // 100)
+            add(summary=pb.SummaryRecord(update=[
+                pb.SummaryItem(nested_key=["_wandb", "runtime"], value_json=runtime),
+                pb.SummaryItem(key="_runtime", value_json=runtime),
+            ]))  # fmt: skip
+        if step % 700 == 699:
+            add(run=pb.RunRecord(run_id="craft", summary=pb.SummaryRecord(
+                update=[pb.SummaryItem(nested_key=["a"], value_json='"from run"')],
+                remove=[pb.SummaryItem(key="acc")],
+            )))  # fmt: skip
+    for parts in [["a", "b", "x"]] + [["a"]] * (batch + 1) + [["a", "c"]]:
+        item = pb.SummaryItem(nested_key=parts, value_json=str(len(records)))
+        add(summary=pb.SummaryRecord(update=[item]))
+    return records
+
+
+def _reference(records: list[bytes]) -> tuple[list[dict], dict]:
+    """History rows and summary tree, decoded record by record with wandb's classes."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    def decoded(text: str) -> Any:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+
+    rows: list[dict] = []
+    tree: dict = {}
+
+    def apply(summary: Any) -> None:
+        for item in summary.update:
+            *parents, leaf = list(item.nested_key) or [item.key]
+            node = tree
+            for part in parents:
+                if not isinstance(node.get(part), dict):
+                    node[part] = {}
+                node = node[part]
+            node[leaf] = decoded(item.value_json)
+        for item in summary.remove:
+            tree.pop(item.key or item.nested_key[0], None)
+
+    for payload in records:
+        record = pb.Record.FromString(payload)
+        kind = record.WhichOneof("record_type")
+        if kind == "history":
+            row = {}
+            for item in record.history.item:
+                row[".".join(item.nested_key) or item.key] = decoded(item.value_json)
+            rows.append(row)
+        elif kind == "summary":
+            apply(record.summary)
+        elif kind == "run":
+            apply(record.run.summary)
+    tree.pop("_wandb", None)
+    return rows, tree
+
+
+@pytest.mark.timeout(60)
+def test_bulk_decoding_matches_record_by_record(tmp_path, monkeypatch):
+    """Rows of mixed shapes in small bulk batches, read whole and in pieces: the same rows
+    and summary as decoding each record alone, every oddity reported once."""
+    import random
+
+    from gui_fastpath.wandb import _history_records, _summary_state
+
+    monkeypatch.setattr(_history_records, "_BULK", 500)
+    monkeypatch.setattr(_summary_state, "_BULK", 500)
+    records = _crafted_records(random.Random(5), 3000, batch=500)
+    rows, summary = _reference(records)
+    target = tmp_path / "run-craft.wandb"
+    data = _framed(records)
+    target.write_bytes(data)
+    whole = OfflineRunReader(target).read_all()
+    assert [_jsonable(row) for row in whole.history] == [_jsonable(row) for row in rows]
+    assert _jsonable(dict(whole.summary)) == _jsonable(summary)
+    assert whole.last_step == 2999 and whole.records == len(records)
+    assert all("is not JSON; kept as text" in p.problem for p in whole.problems)
+    assert len(whole.problems) == sum(
+        1 for row in rows for v in row.values() if v in ("", "not json")
+    )
+
+    growing = tmp_path / "growing" / target.name
+    growing.parent.mkdir()
+    growing.write_bytes(b"")
+    reader = OfflineRunReader(growing)
+    with growing.open("ab") as out:
+        for start in range(0, len(data), 150_001):
+            out.write(data[start : start + 150_001])
+            out.flush()
+            reader.poll()
+    assert _same_data(reader.snapshot, whole)
+    assert [p.problem for p in reader.snapshot.problems] == [p.problem for p in whole.problems]
+
+
+def test_history_rows_are_a_read_only_sequence(runs):
+    reader = OfflineRunReader(runs["finished"])
+    snapshot = reader.read_all()
+    history = snapshot.history
+    rows = list(history)
+    assert len(rows) == len(history) == 12 and history == rows
+    assert history[-1] == rows[-1] and history[2:5] == rows[2:5] and history[::-1] == rows[::-1]
+    with pytest.raises(IndexError):
+        history[12]
+    history[0]["loss"] = "changed"  # each read builds a new dict
+    assert history[0] == rows[0]
+    assert "12 rows" in repr(history)

@@ -119,7 +119,13 @@ ROW_END_VALUE = b"null "
 """The end-of-row item's value: JSON, but never written by wandb (no trailing space)."""
 ROW_END: bytes = wandb_pb.Record(
     history=wandb_pb.HistoryRecord(
-        item=[wandb_pb.HistoryItem(nested_key=[ROW_END_KEY], value_json=ROW_END_VALUE.decode())]
+        item=[
+            wandb_pb.HistoryItem(
+                key=ROW_END_KEY, nested_key=[ROW_END_KEY], value_json=ROW_END_VALUE.decode()
+            )
+        ]
     )
 ).SerializeToString()
-"""A history record of one end-of-row item, put after each history record of a bulk parse."""
+"""A history record of one end-of-row item, put after each history record of a bulk parse.
+Its item names its key both ways, so a batch's merged ``key`` holds one per row unless a
+logged item uses ``key``."""

@@ -5,7 +5,8 @@ the :class:`FastRecord` view: every key and every JSON value of the batch comes 
 lists, each record's items followed by one end-of-row item. All values are then decoded as
 one JSON array. A record whose keys and values do not pair up one to one (a nested key
 of several parts, an item without ``value_json``) is decoded alone with wandb's classes;
-a batch that does not parse, or that uses the old ``key`` field, record by record.
+a batch that does not parse, or where an item names its key the old way (``key``), record
+by record.
 """
 
 from __future__ import annotations
@@ -122,15 +123,16 @@ def _bulk_rows(payloads: Sequence[bytes], offsets: Sequence[int], errors: Errors
         items = FastRecord.FromString(ROW_END.join(payloads) + ROW_END).history.item
     except DecodeError:
         return _each_rows(payloads, offsets, errors)
-    if items.key:
+    if len(items.key) != len(payloads):  # not only the end-of-row items name a ``key``
         return _each_rows(payloads, offsets, errors)
     keys = list(items.nested_key)
     raw = list(items.value_json)
     ends = _row_ends(keys, len(payloads))
-    if ends is None:  # a logged key equals the end-of-row key
+    if ends is None or raw.count(ROW_END_VALUE) != len(ends):
+        # A logged key or value equals the end-of-row item's: rows cannot be told apart.
         return _each_rows(payloads, offsets, errors)
     if len(raw) == len(keys) and _picked(raw, ends).count(ROW_END_VALUE) == len(ends):
-        return _Rows(keys, raw, ends, list(offsets))
+        return _Rows(keys, raw, ends, list(offsets))  # every row's keys and values pair up
     return _realign(keys, raw, ends, payloads, offsets, errors)
 
 

@@ -121,8 +121,10 @@ class RunState:
                     at = 3
                 elif payload[3] < 0x80:
                     at = 4
-                else:
+                elif payload[4] < 0x80:
                     at = 5
+                else:  # a number of 2**35 or more: left to _apply_record
+                    at = len(payload)
                 tag = payload[at]
             except IndexError:
                 tag = 0
