@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 class _TensorBoardPage(QWebEnginePage):  # type: ignore[misc]
     """Stays on its TensorBoard; links elsewhere open in the desktop browser."""
 
-    def acceptNavigationRequest(self, url: QUrl, kind: Any, is_main_frame: bool) -> bool:
-        current = self.url()
+    def acceptNavigationRequest(self, url: QUrl | str, kind: Any, is_main_frame: bool) -> bool:
+        current, url = self.url(), QUrl(url)
         if not is_main_frame or current.isEmpty() or _same_origin(url, current):
             return True
         QDesktopServices.openUrl(url)

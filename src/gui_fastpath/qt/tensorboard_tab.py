@@ -294,7 +294,7 @@ class TensorBoardTab(QWidget):
             return
         self.reload_page()
 
-    def showEvent(self, event: QShowEvent | None) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self._page_stale:
             self._page_stale = False

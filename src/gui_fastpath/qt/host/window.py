@@ -124,7 +124,7 @@ class ReferenceHostWindow(QMainWindow):
             self.run_list.takeItem(self.run_list.row(item))
         self.remove_dynamic_tabs_for_run(run_id)
 
-    def closeEvent(self, event: QCloseEvent | None) -> None:
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.closing.emit()
         for run_id in list(self._run_tabs):
             self.remove_dynamic_tabs_for_run(run_id)
