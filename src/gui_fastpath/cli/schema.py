@@ -7,7 +7,8 @@ import json
 import sys
 from typing import Any
 
-_FILES = ("artifacts_manifest.json", "analytics.json", "artifacts.json")
+_FILES = ("artifacts_manifest.json", "analytics.json", "fastpath.json", "artifacts.json")
+"""The files of :data:`gui_fastpath.manifest.schema.SCHEMA_FILES` (not imported: cheap --help)."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -16,8 +17,9 @@ def add_parser(subparsers: Any) -> None:
         help="print the JSON Schemas of the worker hint files and of artifacts.json",
         description=(
             "Print the JSON Schema (draft 2020-12) of one file, or an object holding all "
-            "three keyed by file name: artifacts_manifest.json and analytics.json (hints a "
-            "worker may write) and artifacts.json (written by gui-fastpath)."
+            "of them keyed by file name: artifacts_manifest.json and analytics.json (hints a "
+            "worker may write), fastpath.json (the layout routing chose, written at launch) "
+            "and artifacts.json (written by gui-fastpath)."
         ),
     )
     parser.add_argument(

@@ -3,6 +3,8 @@
 from gui_fastpath.manifest.converter import manifest_from_dict, manifest_to_dict
 from gui_fastpath.manifest.diff import diff_manifests
 from gui_fastpath.manifest.errors import ManifestError, RunDirError
+from gui_fastpath.manifest.hint_models import RunLayout
+from gui_fastpath.manifest.hints import LAYOUT_NAME
 from gui_fastpath.manifest.model import (
     MANIFEST_NAME,
     SCHEMA_VERSION,
@@ -22,9 +24,11 @@ from gui_fastpath.manifest.store import (
     read_manifest,
     update_manifest,
     write_manifest,
+    write_run_layout,
 )
 
 __all__ = [
+    "LAYOUT_NAME",
     "MANIFEST_NAME",
     "SCHEMA_VERSION",
     "TEMP_PREFIX",
@@ -36,6 +40,7 @@ __all__ = [
     "ManifestUpdate",
     "ManifestWarning",
     "RunDirError",
+    "RunLayout",
     "TensorBoardArtifacts",
     "WandbRun",
     "diff_manifests",
@@ -48,4 +53,5 @@ __all__ = [
     "scan_run",
     "update_manifest",
     "write_manifest",
+    "write_run_layout",
 ]

@@ -20,6 +20,10 @@ EVENT_PREFIX = "events.out.tfevents."
 STDOUT, STDERR = "stdout.log", "stderr.log"
 HEARTBEAT_NAME = "heartbeat.json"
 """The worker's progress sidecar file at the top of the run directory."""
+TENSORBOARD_DIR_NAME = "tensorboard"
+"""The TensorBoard log directory, unless the run's layout declares another."""
+WANDB_DIR_NAME = "wandb"
+"""Where W&B runs are looked for, besides the folders the hints and the layout name."""
 MAX_DEPTH = 16
 """Folders deeper than this below the run directory are not scanned (with a warning)."""
 MAX_ENTRIES = 200_000
@@ -58,7 +62,10 @@ class ScanBase:
         self.top_files: set[str] = set()
         self.log_dir = "logs"
         self.log_names: list[str] | None = None
+        self.tensorboard_dir = TENSORBOARD_DIR_NAME
+        """The declared TensorBoard log directory; it joins the event files' folders if present."""
         self.has_tensorboard_dir = False
+        self.wandb_dirs: frozenset[str] = frozenset({WANDB_DIR_NAME})
 
     def warn(self, source: str, field: str, problem: str, fix: str) -> None:
         self.warnings.append(ManifestWarning(source, field, problem, fix))
@@ -112,8 +119,11 @@ class ScanBase:
             name.startswith(EVENT_PREFIX)
             or name.endswith(CHECKPOINT_SUFFIXES)
             or name in CHECKPOINT_DIR_NAMES
-            or name in ("wandb", "tensorboard", "logs", STDOUT, STDERR, HEARTBEAT_NAME)
+            or name in (WANDB_DIR_NAME, TENSORBOARD_DIR_NAME, "logs", STDOUT, STDERR)
+            or name == HEARTBEAT_NAME
             or rel in self.checkpoint_dir_hints
+            or rel in self.wandb_dirs
+            or rel == self.tensorboard_dir
         )
         if not relevant:
             return

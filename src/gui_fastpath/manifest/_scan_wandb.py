@@ -1,4 +1,5 @@
-"""W&B runs: ``run-*``/``offline-run-*`` folders under ``wandb/`` or ``wandb/wandb/``."""
+"""W&B runs: ``run-*``/``offline-run-*`` folders under ``wandb/`` or ``wandb/wandb/``, and
+under the ``wandb/`` sub-folder of a folder the hints or the run's layout name."""
 
 from __future__ import annotations
 
@@ -121,7 +122,7 @@ class WandbScan(ScanBase):
                     hint.source,
                     hint.field,
                     f"offline W&B run {hint.run_id!r} has no offline-run-*-{hint.run_id} folder"
-                    " under wandb/",
+                    f" under {self._searched_wandb_folders()}",
                     "call wandb.init(dir=<run dir>) so the run is written inside the run directory",
                 )
                 continue
@@ -139,6 +140,12 @@ class WandbScan(ScanBase):
                 )
             )
         return tuple(runs)
+
+    def _searched_wandb_folders(self) -> str:
+        """``wandb/``, or ``analytics/wandb/ or wandb/``: the outermost folders searched."""
+        folders = sorted(self.wandb_dirs)
+        outer = [f for f in folders if not any(f.startswith(f"{g}/") for g in folders)]
+        return " or ".join(f"{folder}/" for folder in outer)
 
 
 def _local_time(stamp: str) -> float | None:

@@ -1,4 +1,7 @@
-"""The two worker hint file formats, as attrs classes (also the source of their JSON Schemas).
+"""The hint file formats, as attrs classes (also the source of their JSON Schemas).
+
+Two are written by workers (``artifacts_manifest.json``, ``analytics.json``); one,
+``fastpath.json``, by our supervisor at launch.
 
 Every field is optional: a worker writes what it knows. Each field's ``expect`` metadata
 says what a valid value looks like; it is the fix of the warning for an invalid one.
@@ -17,6 +20,7 @@ __all__ = [
     "HostLogs",
     "HostTensorBoard",
     "HostWandb",
+    "RunLayout",
     "SeedHints",
 ]
 
@@ -50,6 +54,9 @@ class SeedHints:
         default=None, metadata=_expect('"online" or "offline"')
     )
     """Whether the W&B run streams to a server (``online``) or stays on disk (``offline``)."""
+    wandb_dir: str | None = attrs.field(default=None, metadata=_path("wandb"))
+    """The folder ``wandb.init(dir=...)`` was given; W&B writes its runs in its ``wandb/``
+    sub-folder. Searched besides ``wandb/``."""
     wandb_entity: str | None = attrs.field(
         default=None, metadata=_expect('a W&B entity (user or team), e.g. "my-team"')
     )
@@ -74,6 +81,24 @@ class SeedHints:
     """The worker's standard error log."""
     heartbeat_file: str | None = attrs.field(default=None, metadata=_path("heartbeat.json"))
     """A JSON file the worker rewrites with its progress."""
+
+
+@attrs.frozen
+class RunLayout:
+    """``fastpath.json``: where the routing told the worker to write, recorded at launch.
+
+    Written by gui_fastpath's supervisor from the worker's environment; read as a hint
+    like the others, since the worker can write in the run directory too.
+    """
+
+    tensorboard_dir: str | None = attrs.field(default=None, metadata=_path("tensorboard"))
+    """TensorBoard log directory (``GUI_FASTPATH_TENSORBOARD_DIR``)."""
+    wandb_dir: str | None = attrs.field(default=None, metadata=_path("wandb"))
+    """W&B's directory (``WANDB_DIR``); W&B writes its runs in its ``wandb/`` sub-folder."""
+    checkpoints_dir: str | None = attrs.field(default=None, metadata=_path("checkpoints"))
+    """The checkpoints directory (``GUI_FASTPATH_CHECKPOINTS_DIR``)."""
+    heartbeat_file: str | None = attrs.field(default=None, metadata=_path("heartbeat.json"))
+    """The sidecar heartbeat file (``GUI_FASTPATH_HEARTBEAT_FILE``)."""
 
 
 @attrs.frozen

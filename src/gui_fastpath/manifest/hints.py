@@ -1,8 +1,9 @@
-"""Worker hint files: the seed's ``artifacts_manifest.json`` and the host's ``analytics.json``.
+"""Hint files: the seed's ``artifacts_manifest.json``, the host's ``analytics.json``, and our
+``fastpath.json`` (the layout routing chose, recorded by the supervisor at launch).
 
-Both are optional and written by code we do not control, so nothing in them is trusted:
-every problem becomes a :class:`ManifestWarning` naming the file, the field and the fix, and
-the fields that are fine are still used.
+All are optional and sit where the worker can write, so nothing in them is trusted: every
+problem becomes a :class:`ManifestWarning` naming the file, the field and the fix, and the
+fields that are fine are still used.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from gui_fastpath.manifest.hint_models import (
     HostArtifacts,
     HostCheckpoints,
     HostWandb,
+    RunLayout,
     SeedHints,
 )
 from gui_fastpath.manifest.lenient import Warn, load_object, structure_lenient
@@ -29,6 +31,8 @@ from gui_fastpath.manifest.paths import RunRoot, UnsafePath, relative_posix
 __all__ = [
     "ANALYTICS_NAME",
     "HINTS_NAME",
+    "HINT_FILES",
+    "LAYOUT_NAME",
     "HintedPath",
     "HintedWandb",
     "Hints",
@@ -40,6 +44,8 @@ HINTS_NAME = "artifacts_manifest.json"
 """The seed design's hint file."""
 ANALYTICS_NAME = "analytics.json"
 """The host's (MOSAIC's) worker manifest, read as hints."""
+LAYOUT_NAME = "fastpath.json"
+"""The layout routing chose (:class:`RunLayout`), written by the supervisor at launch."""
 
 _WANDB_BASE = "https://wandb.ai"
 _BAD_ID_CHARS = re.compile(r"[\s/\\#?%:]")
@@ -85,10 +91,27 @@ class Hints:
     stdout: HintedPath | None = None
     stderr: HintedPath | None = None
     heartbeat: HintedPath | None = None
+    wandb_dirs: tuple[HintedPath, ...] = ()
+    """Folders given to ``wandb.init(dir=...)``, searched besides ``wandb/``."""
+    declared_tensorboard_dir: HintedPath | None = None
+    """The log directory routing chose: used where it holds the event files, never a warning."""
+    declared_heartbeat: HintedPath | None = None
+    """The heartbeat file routing chose: used once it exists, never a warning."""
     warnings: tuple[ManifestWarning, ...] = ()
 
 
-_SEED_FIELDS = {f.name for f in attrs.fields(SeedHints)}
+_KNOWN_KEYS = {
+    HINTS_NAME: frozenset(f.name for f in attrs.fields(SeedHints)),
+    LAYOUT_NAME: frozenset(f.name for f in attrs.fields(RunLayout)),
+}
+"""Files whose unknown keys are warnings (``analytics.json`` carries other keys by design)."""
+_MODELS: tuple[tuple[str, type], ...] = (
+    (HINTS_NAME, SeedHints),
+    (ANALYTICS_NAME, HostAnalytics),
+    (LAYOUT_NAME, RunLayout),
+)
+"""Hint files in order of precedence: what the worker says wins over where it was told to write."""
+HINT_FILES = tuple(name for name, _ in _MODELS)
 
 
 def read_hints(run: RunRoot, present: dict[str, bool]) -> Hints:
@@ -98,7 +121,7 @@ def read_hints(run: RunRoot, present: dict[str, bool]) -> Hints:
     symlink.
     """
     builder = _HintsBuilder(run)
-    for name, model in ((HINTS_NAME, SeedHints), (ANALYTICS_NAME, HostAnalytics)):
+    for name, model in _MODELS:
         if name not in present:
             continue
         raw = builder.load_json(name, is_symlink=present[name])
@@ -106,11 +129,14 @@ def read_hints(run: RunRoot, present: dict[str, bool]) -> Hints:
             continue
         builder.sources.append(name)
         parsed = structure_lenient(model, raw, "$", builder.warner(name))
-        if isinstance(parsed, SeedHints):
+        if name in _KNOWN_KEYS:
             builder.warn_unknown_keys(name, raw)
+        if isinstance(parsed, SeedHints):
             builder.add_seed(parsed)
         elif isinstance(parsed, HostAnalytics):
             builder.add_host(parsed)
+        elif isinstance(parsed, RunLayout):
+            builder.add_layout(parsed)
     return builder.build()
 
 
@@ -130,6 +156,9 @@ class _HintsBuilder:
         self.stdout: HintedPath | None = None
         self.stderr: HintedPath | None = None
         self.heartbeat: HintedPath | None = None
+        self.wandb_dirs: list[HintedPath] = []
+        self.declared_tensorboard_dir: HintedPath | None = None
+        self.declared_heartbeat: HintedPath | None = None
 
     def build(self) -> Hints:
         return Hints(
@@ -143,6 +172,9 @@ class _HintsBuilder:
             stdout=self.stdout,
             stderr=self.stderr,
             heartbeat=self.heartbeat,
+            wandb_dirs=tuple(self.wandb_dirs),
+            declared_tensorboard_dir=self.declared_tensorboard_dir,
+            declared_heartbeat=self.declared_heartbeat,
             warnings=tuple(self.warnings),
         )
 
@@ -166,10 +198,11 @@ class _HintsBuilder:
         return load_object(path, self.warner(name), f"write {name} as a regular file")
 
     def warn_unknown_keys(self, source: str, raw: dict[str, Any]) -> None:
+        known = _KNOWN_KEYS[source]
         for key in raw:
-            if key in _SEED_FIELDS:
+            if key in known:
                 continue
-            close = difflib.get_close_matches(str(key), sorted(_SEED_FIELDS), n=1)
+            close = difflib.get_close_matches(str(key), sorted(known), n=1)
             fix = f"did you mean {close[0]!r}?" if close else "remove it; see `gui-fastpath schema`"
             self.warn(source, f"$.{_shorten(str(key), 40)}", "unknown key, ignored", fix)
 
@@ -208,6 +241,7 @@ class _HintsBuilder:
         self.heartbeat = self.heartbeat or self.path(
             hints.heartbeat_file, source, "$.heartbeat_file"
         )
+        self._add_wandb_dir(hints.wandb_dir, source, "$.wandb_dir")
         if hints.wandb_run_id is not None:
             self._add_wandb(
                 hints.wandb_run_id,
@@ -218,6 +252,16 @@ class _HintsBuilder:
                 mode=hints.wandb_mode,
                 url=None,
             )
+
+    def add_layout(self, layout: RunLayout) -> None:
+        """Where routing told the worker to write: searched, but a missing folder is fine."""
+        source = LAYOUT_NAME
+        self.declared_tensorboard_dir = self.path(
+            layout.tensorboard_dir, source, "$.tensorboard_dir"
+        )
+        self._add_wandb_dir(layout.wandb_dir, source, "$.wandb_dir")
+        self._add_checkpoint_dir(layout.checkpoints_dir, source, "$.checkpoints_dir")
+        self.declared_heartbeat = self.path(layout.heartbeat_file, source, "$.heartbeat_file")
 
     def add_host(self, hints: HostAnalytics) -> None:
         source = ANALYTICS_NAME
@@ -303,6 +347,11 @@ class _HintsBuilder:
         if hinted is not None:
             self.checkpoint_dirs.append(hinted)
         return hinted
+
+    def _add_wandb_dir(self, value: str | None, source: str, field: str) -> None:
+        hinted = self.path(value, source, field)
+        if hinted is not None and all(known.path != hinted.path for known in self.wandb_dirs):
+            self.wandb_dirs.append(hinted)
 
     def _add_wandb(
         self,

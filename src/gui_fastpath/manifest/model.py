@@ -121,7 +121,7 @@ class ArtifactManifest:
     heartbeat: str | None = None
     """The worker's sidecar heartbeat JSON file, relative to the run directory."""
     hints: tuple[str, ...] = ()
-    """The worker hint files that were read (relative paths)."""
+    """The hint files that were read (relative paths): the worker's, and ``fastpath.json``."""
     warnings: tuple[ManifestWarning, ...] = ()
 
     def same_content(self, other: ArtifactManifest) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from gui_fastpath.manifest._scan_base import (
     CHECKPOINT_DIR_NAMES,
@@ -20,6 +20,7 @@ from gui_fastpath.manifest._scan_base import (
     MAX_ENTRIES,
     STDERR,
     STDOUT,
+    WANDB_DIR_NAME,
     is_dir,
 )
 from gui_fastpath.manifest._scan_checkpoints import (
@@ -30,7 +31,7 @@ from gui_fastpath.manifest._scan_checkpoints import (
 )
 from gui_fastpath.manifest._scan_wandb import WandbScan
 from gui_fastpath.manifest.errors import RunDirError
-from gui_fastpath.manifest.hints import ANALYTICS_NAME, HINTS_NAME, HintedPath, Hints, read_hints
+from gui_fastpath.manifest.hints import HINT_FILES, HintedPath, Hints, read_hints
 from gui_fastpath.manifest.model import (
     MANIFEST_NAME,
     TEMP_PREFIX,
@@ -110,9 +111,13 @@ class _RunScanner(CheckpointScan, WandbScan):
                 top = list(it)
         except OSError as exc:
             raise RunDirError(_one_line("run directory", self.run_dir, exc)) from None
-        present = {e.name: e.is_symlink() for e in top if e.name in (HINTS_NAME, ANALYTICS_NAME)}
+        present = {e.name: e.is_symlink() for e in top if e.name in HINT_FILES}
         hints = read_hints(self.run, present) if present else Hints()
         self.checkpoint_dir_hints = frozenset(h.path for h in hints.checkpoint_dirs)
+        self.wandb_dirs = _wandb_folders(h.path for h in hints.wandb_dirs)
+        if hints.declared_tensorboard_dir is not None:
+            self.tensorboard_dir = hints.declared_tensorboard_dir.path
+            self.has_tensorboard_dir = self.tensorboard_dir == "."
         self.log_dir = hints.log_dir.path if hints.log_dir is not None else "logs"
         for entry in top:
             name = entry.name
@@ -137,24 +142,24 @@ class _RunScanner(CheckpointScan, WandbScan):
             wandb=self._wandb_runs(hints),
             checkpoints=tuple(sorted(self.checkpoints.values(), key=newest_checkpoint)),
             logs=self._logs(hints),
-            heartbeat=self._existing(hints.heartbeat, HEARTBEAT_NAME),
+            heartbeat=self._heartbeat(hints),
             hints=hints.sources,
             warnings=_capped((*hints.warnings, *self.warnings)),
         )
 
     def _top_dir(self, entry: os.DirEntry[str]) -> None:
         name = entry.name
-        if name == "wandb":
+        if name in self.wandb_dirs:
             self._wandb_dir(entry.path, name, nested=False)
         elif name in CHECKPOINT_DIR_NAMES or name in self.checkpoint_dir_hints:
             self._checkpoint_dir(entry.path, name, 1)
         else:
-            if name == "tensorboard":
-                self.has_tensorboard_dir = True
             self._walk(entry.path, name, 1)
 
     def _walk(self, path: str, rel: str, depth: int) -> None:
         """Any directory: event files, checkpoint files, and checkpoint directories."""
+        if rel == self.tensorboard_dir:
+            self.has_tensorboard_dir = True
         entries = self._list(path, rel)
         if rel == self.log_dir:
             self.log_names = [e.name for e in entries]
@@ -171,6 +176,8 @@ class _RunScanner(CheckpointScan, WandbScan):
                     continue
                 if child in self.checkpoint_dir_hints:
                     self._checkpoint_dir(entry.path, child, depth + 1)
+                elif child in self.wandb_dirs:
+                    self._wandb_dir(entry.path, child, nested=False)
                 elif NAMED_CHECKPOINT_DIR.match(name):
                     self._directory_checkpoint(entry.path, child, name)
                 elif depth < self.max_depth:
@@ -193,7 +200,7 @@ class _RunScanner(CheckpointScan, WandbScan):
         elif self.events or self.has_tensorboard_dir:
             dirs = [directory for _, directory, _, _ in self.events]
             if self.has_tensorboard_dir:
-                dirs.append("tensorboard")
+                dirs.append(self.tensorboard_dir)
             log_dir = _common_dir(dirs)
         else:
             return None
@@ -240,6 +247,14 @@ class _RunScanner(CheckpointScan, WandbScan):
 
         return Logs(stdout=pick(hints.stdout, STDOUT), stderr=pick(hints.stderr, STDERR))
 
+    def _heartbeat(self, hints: Hints) -> str | None:
+        """The hinted file (a warning if missing), else the declared one once it exists."""
+        if hints.heartbeat is None and hints.declared_heartbeat is not None:
+            declared = hints.declared_heartbeat.path
+            if os.path.isfile(os.path.join(self.run_dir, declared)):
+                return declared
+        return self._existing(hints.heartbeat, HEARTBEAT_NAME)
+
     def _compressed(self, rel: str) -> str | None:
         """``rel.gz`` when ``rel`` is gone and its compressed copy is there, inside the run."""
         gz = f"{rel}.gz"
@@ -281,6 +296,18 @@ def _capped(warnings: tuple[ManifestWarning, ...]) -> tuple[ManifestWarning, ...
                 )
             )
     return tuple(kept)
+
+
+def _wandb_folders(given: Iterable[str]) -> frozenset[str]:
+    """Where W&B run folders are: W&B writes in the ``wandb/`` sub-folder of the folder it
+    is given (``wandb.init(dir=...)``, ``WANDB_DIR``); a given folder named ``wandb`` is
+    searched too, since it may be that sub-folder."""
+    folders = {WANDB_DIR_NAME}
+    for folder in given:
+        folders.add(WANDB_DIR_NAME if folder == "." else f"{folder}/{WANDB_DIR_NAME}")
+        if folder.rpartition("/")[2] == WANDB_DIR_NAME:
+            folders.add(folder)
+    return frozenset(folders)
 
 
 def _common_dir(dirs: list[str]) -> str:

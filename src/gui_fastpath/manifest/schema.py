@@ -1,4 +1,4 @@
-"""JSON Schemas (draft 2020-12) of the two hint files and of ``artifacts.json``.
+"""JSON Schemas (draft 2020-12) of the hint files and of ``artifacts.json``.
 
 Made from the attrs classes, with each field's docstring as its description, so the
 schemas cannot drift from what the scanner accepts. Worker authors in any language can
@@ -17,13 +17,13 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import attrs
 
-from gui_fastpath.manifest.hint_models import HostAnalytics, SeedHints
-from gui_fastpath.manifest.hints import ANALYTICS_NAME, HINTS_NAME
+from gui_fastpath.manifest.hint_models import HostAnalytics, RunLayout, SeedHints
+from gui_fastpath.manifest.hints import ANALYTICS_NAME, HINTS_NAME, LAYOUT_NAME
 from gui_fastpath.manifest.lenient import MAX_LIST_ITEMS, MAX_STRING_CHARS
 from gui_fastpath.manifest.model import MANIFEST_NAME, ArtifactManifest
 from gui_fastpath.manifest.paths import MAX_PATH_CHARS
 
-__all__ = ["DIALECT", "RELATIVE_PATH_PATTERN", "all_schemas", "schema_for"]
+__all__ = ["DIALECT", "RELATIVE_PATH_PATTERN", "SCHEMA_FILES", "all_schemas", "schema_for"]
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 RELATIVE_PATH_PATTERN = r"^(?![/\\~])(?![A-Za-z]:)(?!(.*[/\\])?\.\.([/\\]|$))[^\x00-\x1f]+$"
@@ -32,23 +32,28 @@ RELATIVE_PATH_PATTERN = r"^(?![/\\~])(?![A-Za-z]:)(?!(.*[/\\])?\.\.([/\\]|$))[^\
 _MANIFEST_PATH_FIELDS = frozenset(
     {"path", "run", "log_dir", "directory", "wandb_file", "stdout", "stderr", "heartbeat", "hints"}
 )
+SCHEMA_FILES = (HINTS_NAME, ANALYTICS_NAME, LAYOUT_NAME, MANIFEST_NAME)
+"""The files with a schema: the hint files, then ``artifacts.json``."""
 _TITLES = {
     HINTS_NAME: "Worker hints (artifacts_manifest.json)",
     ANALYTICS_NAME: "Host worker manifest (analytics.json), read as hints",
+    LAYOUT_NAME: "Run layout chosen by routing (fastpath.json), written by gui_fastpath at launch",
     MANIFEST_NAME: "Artifact manifest (artifacts.json), written by gui_fastpath",
 }
 
 
 def schema_for(file_name: str) -> dict[str, Any]:
-    """The JSON Schema of ``artifacts_manifest.json``, ``analytics.json`` or ``artifacts.json``."""
+    """The JSON Schema of one of :data:`SCHEMA_FILES`."""
     if file_name == HINTS_NAME:
         body = _object(SeedHints, _Mode(hint=True, additional=False))
     elif file_name == ANALYTICS_NAME:
         body = _object(HostAnalytics, _Mode(hint=True, additional=True))
+    elif file_name == LAYOUT_NAME:
+        body = _object(RunLayout, _Mode(hint=True, additional=False))
     elif file_name == MANIFEST_NAME:
         body = _object(ArtifactManifest, _Mode(hint=False, additional=False))
     else:
-        known = ", ".join((HINTS_NAME, ANALYTICS_NAME, MANIFEST_NAME))
+        known = ", ".join(SCHEMA_FILES)
         raise ValueError(f"no schema for {file_name!r}; known: {known}")
     relative_path = {
         "description": "A POSIX path relative to the run directory, without '..'.",
@@ -66,7 +71,7 @@ def schema_for(file_name: str) -> dict[str, Any]:
 
 def all_schemas() -> dict[str, dict[str, Any]]:
     """Every schema, keyed by the file it describes."""
-    return {name: schema_for(name) for name in (HINTS_NAME, ANALYTICS_NAME, MANIFEST_NAME)}
+    return {name: schema_for(name) for name in SCHEMA_FILES}
 
 
 @attrs.frozen

@@ -1,4 +1,8 @@
-"""Reading and atomically writing ``artifacts.json``; ``update_manifest`` = scan + write."""
+"""Reading and atomically writing ``artifacts.json``; ``update_manifest`` = scan + write.
+
+Also the atomic write of ``fastpath.json``, the run's layout, which the supervisor records
+at launch for the scanner to read.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ import attrs
 from gui_fastpath.manifest.converter import manifest_from_dict, manifest_to_dict
 from gui_fastpath.manifest.diff import diff_manifests
 from gui_fastpath.manifest.errors import ManifestError, RunDirError
+from gui_fastpath.manifest.hint_models import RunLayout
+from gui_fastpath.manifest.hints import LAYOUT_NAME
 from gui_fastpath.manifest.model import MANIFEST_NAME, TEMP_PREFIX, ArtifactManifest
 from gui_fastpath.manifest.scanner import scan_run
 
@@ -22,6 +28,7 @@ __all__ = [
     "read_manifest",
     "update_manifest",
     "write_manifest",
+    "write_run_layout",
 ]
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
@@ -101,6 +108,18 @@ def update_manifest(run_dir: str | os.PathLike[str]) -> ManifestUpdate:
             raise
         raise RunDirError(f"run directory not found: {os.fspath(run_dir)}") from None
     return ManifestUpdate(manifest, previous, written, diff_manifests(previous, manifest))
+
+
+def write_run_layout(run_dir: str | os.PathLike[str], layout: RunLayout) -> None:
+    """Write ``fastpath.json`` atomically: the fields of ``layout`` that are set.
+
+    Its paths must already be relative to the run directory (the scanner checks them
+    again when it reads the file, as for any hint file).
+    """
+    directory = os.fspath(run_dir)
+    fields = {k: v for k, v in attrs.asdict(layout).items() if v is not None}
+    data = json.dumps(fields, indent=2, ensure_ascii=False) + "\n"
+    _atomic_write(directory, os.path.join(directory, LAYOUT_NAME), data.encode("utf-8"))
 
 
 def _read_bytes(path: str) -> bytes | None:
