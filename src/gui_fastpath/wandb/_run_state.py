@@ -110,10 +110,15 @@ class RunState:
         summary = self.summary
         errors = self.errors
         summaries = 0
+        # Locals, not globals or attributes: this loop runs once per record.
+        add_history_record, add_history_offset = history.append, history_offsets.append
+        queue, queue_offset = summary.queue.append, summary.queue_offsets.append
+        equivalents = summary.equivalents
+        num_tag, history_tag, summary_tag, short = _NUM_TAG, HISTORY_TAG, SUMMARY_TAG, _SHORT
         for payload, offset in zip(payloads, offsets, strict=True):
             # The record type's tag follows ``num`` (a varint), which wandb-core writes first.
             try:
-                if payload[0] != _NUM_TAG:
+                if payload[0] != num_tag:
                     at = 0
                 elif payload[1] < 0x80:
                     at = 2
@@ -128,20 +133,27 @@ class RunState:
                 tag = payload[at]
             except IndexError:
                 tag = 0
-            if tag == HISTORY_TAG:
-                history.append(payload)
-                history_offsets.append(offset)
-            elif tag == SUMMARY_TAG:
+            if tag == history_tag:
+                add_history_record(payload)
+                add_history_offset(offset)
+            elif tag == summary_tag:
                 summaries += 1
-                if len(payload) < _SHORT:
-                    summary.add_repeating(payload, payload[at:], offset, errors)
-                else:
-                    summary.add(payload, offset)
+                if len(payload) >= short:
+                    queue(payload)
+                    queue_offset(offset)
+                    continue
+                body = payload[at:]
+                equivalent = equivalents.get(body)
+                if equivalent is None:
+                    summary.add_short(payload, body, offset, errors)
+                elif equivalent:
+                    queue(equivalent)
+                    queue_offset(offset)
             else:
                 kind = self._apply_record(payload, offset)
                 if kind == "history":
-                    history.append(payload)
-                    history_offsets.append(offset)
+                    add_history_record(payload)
+                    add_history_offset(offset)
                 elif kind == "summary":
                     summaries += 1
                     summary.add(payload, offset)

@@ -54,24 +54,29 @@ class SummaryState:
         """Latest JSON value per path (bytes when read in bulk)."""
         self._nested: dict[str, set[tuple[str, ...]]] = {}
         """Stored paths of two or more parts, by first part."""
-        self._queue: list[bytes] = []
-        self._queue_offsets: list[int] = []
-        self._repeats: dict[bytes, tuple[_Ops, bytes | None]] = {}
-        """Records that recur byte for byte apart from their number (wandb-core's runtime
-        update at every step), by their bytes after the number: their operations, and an
-        equivalent record of one-part updates that can join a bulk parse (None if none)."""
+        self.queue: list[bytes] = []
+        """Summary records waiting to be merged, in file order (appended to with
+        ``queue_offsets``; :meth:`flush` empties both in place)."""
+        self.queue_offsets: list[int] = []
+        self.equivalents: dict[bytes, bytes] = {}
+        """Short records that recur byte for byte apart from their number (wandb-core's
+        runtime update at every step), by their bytes after the number: an equivalent
+        record of one-part updates that can be queued in their place (empty: no effect)."""
+        self._repeats: dict[bytes, _Ops] = {}
+        """Recurring records without such an equivalent: their operations."""
 
     # -- queueing --------------------------------------------------------------------------
 
     def add(self, payload: bytes, offset: int) -> None:
         """Queue a summary record."""
-        self._queue.append(payload)
-        self._queue_offsets.append(offset)
+        self.queue.append(payload)
+        self.queue_offsets.append(offset)
 
-    def add_repeating(self, payload: bytes, body: bytes, offset: int, errors: Errors) -> None:
-        """Queue a short summary record that may recur; ``body`` is its bytes after ``num``."""
-        known = self._repeats.get(body)
-        if known is None:
+    def add_short(self, payload: bytes, body: bytes, offset: int, errors: Errors) -> None:
+        """Queue a short summary record not in :attr:`equivalents`; ``body`` is its bytes
+        after ``num``."""
+        ops = self._repeats.get(body)
+        if ops is None:
             try:
                 flat = FastRecord.FromString(payload).summary
             except DecodeError as exc:
@@ -82,23 +87,26 @@ class SummaryState:
                 return
             raw = RawRecord.FromString(payload).summary
             ops = self._ops(wandb_pb.SummaryRecord.FromString(raw))
-            if len(self._repeats) >= _REPEATS:
+            if len(self.equivalents) + len(self._repeats) >= _REPEATS:
+                self.equivalents.clear()
                 self._repeats.clear()
-            known = self._repeats[body] = (ops, _as_one_part_updates(ops))
-        ops, equivalent = known
-        if equivalent is not None:
-            if equivalent:
-                self.add(equivalent, offset)
-        else:
-            self.flush(errors)
-            self.apply_ops(ops)
+            equivalent = _as_one_part_updates(ops)
+            if equivalent is not None:
+                self.equivalents[body] = equivalent
+                if equivalent:
+                    self.add(equivalent, offset)
+                return
+            self._repeats[body] = ops
+        self.flush(errors)
+        self.apply_ops(ops)
 
     def flush(self, errors: Errors) -> None:
         """Merge the queued records into the summary."""
-        queue, offsets = self._queue, self._queue_offsets
+        queue, offsets = self.queue[:], self.queue_offsets[:]
         if not queue:
             return
-        self._queue, self._queue_offsets = [], []
+        self.queue.clear()
+        self.queue_offsets.clear()
         for at in range(0, len(queue), _BULK):
             part = queue[at : at + _BULK]
             if not self._merge_bulk(part):
