@@ -12,6 +12,7 @@ by record.
 from __future__ import annotations
 
 import json
+import sys
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
@@ -83,13 +84,17 @@ class _Rows:
         self.end_row(offset)
 
     def store(self, store: HistoryStore, errors: Errors) -> int | None:
-        """Decode the values into ``store``; return the highest integer ``_step``."""
+        """Decode the values into ``store``; return the highest integer ``_step``.
+
+        Keys are interned: a run logs the same few names in every row, and one string per
+        name instead of per row saves most of the history's memory."""
         values = self._decode(errors)
+        keys = list(map(sys.intern, self.keys))
         base = len(store.keys)
-        store.keys.extend(self.keys)
+        store.keys.extend(keys)
         store.values.extend(values)
         store.ends.extend(map(base.__add__, self.ends))
-        return _top_step(self.keys, values, self.ends)
+        return _top_step(keys, values, self.ends)
 
     def _decode(self, errors: Errors) -> list[Any]:
         """All JSON values as one array, by msgspec (several times faster than ``json``);
