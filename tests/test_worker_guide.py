@@ -211,7 +211,7 @@ def test_example_worker_runs_under_launch_with_the_routed_environment(worker_env
 
     manifest = read_manifest(run_dir)
     assert manifest.warnings == ()
-    assert manifest.hints == ("artifacts_manifest.json",)
+    assert manifest.hints == ("artifacts_manifest.json", "fastpath.json")  # the worker's, ours
     assert manifest.worker_type == WORKER_ID  # from the hint file
     assert manifest.heartbeat == "heartbeat.json"
     assert manifest.tensorboard.log_dir == "tensorboard"

@@ -1,4 +1,5 @@
-"""Reports progress only through the sidecar `heartbeat.json` (nothing on stdout).
+"""Reports progress only through the sidecar heartbeat file (nothing on stdout):
+`$GUI_FASTPATH_HEARTBEAT_FILE` if set, else `heartbeat.json`.
 
 After each heartbeat it waits until the supervisor has journaled a RUNNING event with that
 step, so the test sees every step without any timing assumption.
@@ -12,6 +13,8 @@ from pathlib import Path
 
 run_dir = Path(os.environ["GUI_FASTPATH_RUN_DIR"])
 journal = run_dir / "lifecycle.jsonl"
+heartbeat = Path(os.environ.get("GUI_FASTPATH_HEARTBEAT_FILE") or run_dir / "heartbeat.json")
+heartbeat.parent.mkdir(parents=True, exist_ok=True)
 
 
 def journaled(step):
@@ -30,9 +33,9 @@ def journaled(step):
 
 
 for step in (10, 20, 30):
-    tmp = run_dir / "heartbeat.json.tmp"
+    tmp = heartbeat.with_name(f"{heartbeat.name}.tmp")
     tmp.write_text(json.dumps({"timestamp": time.time(), "step": step, "total_steps": 40}))
-    os.replace(tmp, run_dir / "heartbeat.json")
+    os.replace(tmp, heartbeat)
     deadline = time.monotonic() + 30
     while not journaled(step):
         if time.monotonic() > deadline:

@@ -26,14 +26,11 @@ from gui_fastpath.lifecycle.events import RunLifecycleEvent, RunState
 from gui_fastpath.lifecycle.journal import LifecycleJournal
 from gui_fastpath.lifecycle.process_group import group_members, signal_group, spawn_in_new_group
 from gui_fastpath.lifecycle.progress import ProgressTracker
-from gui_fastpath.lifecycle.protocol import (
-    ProgressSample,
-    WorkerMessage,
-    parse_sidecar,
-    sample_from_payload,
-)
+from gui_fastpath.lifecycle.protocol import ProgressSample, WorkerMessage, sample_from_payload
+from gui_fastpath.lifecycle.sidecar import HEARTBEAT_NAME, SidecarHeartbeat
 from gui_fastpath.lifecycle.tee import StreamTee
 from gui_fastpath.lifecycle.tfevents import EventFileSteps
+from gui_fastpath.lifecycle.worker_layout import layout_from_env
 
 __all__ = ["ManifestRefresher", "Supervisor", "default_manifest_refresher", "log_paths"]
 
@@ -73,7 +70,11 @@ class Supervisor:
     ``env`` is added to this process's environment (plus ``PYTHONUNBUFFERED=1`` and
     ``GUI_FASTPATH_RUN_DIR``/``GUI_FASTPATH_RUN_ID`` unless set); ``worker`` names the log
     files; ``stall_after_s`` (``None``: never) flags a run silent for that long as stalled;
-    ``heartbeat_file`` is the sidecar JSON file, relative to the run directory;
+    ``heartbeat_file`` is the sidecar JSON file, relative to the run directory (``None``: the
+    worker environment's ``GUI_FASTPATH_HEARTBEAT_FILE``, else ``heartbeat.json``; a hint
+    file naming another wins); the layout routing chose (that variable,
+    ``GUI_FASTPATH_TENSORBOARD_DIR``, ``WANDB_DIR``, ``GUI_FASTPATH_CHECKPOINTS_DIR``) is
+    recorded in ``fastpath.json`` at launch, for the scanner;
     ``scan_interval_s`` paces artifact rescans; ``progress_interval_s`` is the shortest
     time between two ``RUNNING`` progress events; ``refresh_manifest`` (``None``: off)
     rewrites ``artifacts.json`` at launch, while running and at exit.
@@ -91,7 +92,7 @@ class Supervisor:
         total_steps: int | None = None,
         stall_after_s: float | None = 120.0,
         grace_s: float = 5.0,
-        heartbeat_file: str | None = "heartbeat.json",
+        heartbeat_file: str | None = None,
         scan_interval_s: float = 1.0,
         progress_interval_s: float = 0.05,
         stderr_tail_lines: int = 20,
@@ -108,7 +109,8 @@ class Supervisor:
         self._cwd = None if cwd is None else str(cwd)
         self._stall_after_s = stall_after_s
         self._grace_s = grace_s
-        self._heartbeat_path = self.run_dir / heartbeat_file if heartbeat_file else None
+        self._heartbeat_file = heartbeat_file
+        self._sidecar = SidecarHeartbeat(self.run_dir, heartbeat_file or HEARTBEAT_NAME)
         self._scan_interval_s = scan_interval_s
         self._progress_interval_s = progress_interval_s
         self._stderr_tail_lines = stderr_tail_lines
@@ -138,7 +140,6 @@ class Supervisor:
         self._cancel_requested = False
         self._termination: asyncio.Task[str] | None = None
         self._termination_note: str | None = None
-        self._sidecar_stat: tuple[int, int, int] | None = None
         self._tb_readers: dict[str, EventFileSteps] = {}
         self._newest_checkpoint: str | None = None
         self._manifest: Any = None
@@ -150,6 +151,11 @@ class Supervisor:
     def final_event(self) -> RunLifecycleEvent | None:
         """The terminal event, once the run has ended."""
         return self.events[-1] if self.events and self.events[-1].state.terminal else None
+
+    @property
+    def heartbeat_path(self) -> Path:
+        """The sidecar heartbeat file followed now (it can change once a hint names another)."""
+        return self._sidecar.path
 
     def add_listener(self, callback: Callable[[RunLifecycleEvent], None]) -> Callable[[], None]:
         """Call ``callback(event)`` on the loop for each new event; returns a disposer."""
@@ -187,8 +193,10 @@ class Supervisor:
             except OSError as exc:
                 reason = exc.strerror or str(exc)
                 return self._fail_to_start(exc, f"cannot write the worker's log {log}: {reason}")
+        env = self._child_env()
+        self._record_layout(env)
         try:
-            proc = spawn_in_new_group(self.command, env=self._child_env(), cwd=self._cwd)
+            proc = spawn_in_new_group(self.command, env=env, cwd=self._cwd)
         except OSError as exc:
             reason = exc.strerror or str(exc)
             return self._fail_to_start(exc, f"cannot start {self.command[0]!r}: {reason}")
@@ -261,6 +269,20 @@ class Supervisor:
         env.setdefault("GUI_FASTPATH_RUN_DIR", str(self.run_dir.resolve()))
         env.setdefault("GUI_FASTPATH_RUN_ID", self.run_id)
         return env
+
+    def _record_layout(self, env: Mapping[str, str]) -> None:
+        """Follow the heartbeat file routing chose; write ``fastpath.json`` for the scanner."""
+        layout = layout_from_env(env, self.run_dir, self._cwd)
+        if self._heartbeat_file is None and "heartbeat_file" in layout:
+            self._sidecar.follow(layout["heartbeat_file"])
+        if not layout:
+            return
+        try:
+            from gui_fastpath.manifest import RunLayout, write_run_layout
+
+            write_run_layout(self.run_dir, RunLayout(**layout))
+        except (ImportError, OSError) as exc:
+            _log.warning("run %s: cannot record the layout in fastpath.json: %s", self.run_id, exc)
 
     def _fail_to_start(self, exc: OSError, error: str) -> RunLifecycleEvent:
         event = self._emit(
@@ -356,25 +378,8 @@ class Supervisor:
             self._progress_changed()
 
     def _poll_sidecar(self) -> None:
-        path = self._heartbeat_path
-        if path is None:
-            return
-        try:
-            st = path.stat()
-        except OSError:
-            return
-        key = (st.st_ino, st.st_size, st.st_mtime_ns)
-        if key == self._sidecar_stat:
-            return
-        try:
-            data = json.loads(path.read_bytes())
-        except (OSError, ValueError) as exc:
-            _log.debug("%s: not readable yet (%s); retrying", path, exc)
-            return
-        self._sidecar_stat = key
-        message = parse_sidecar(data)
+        message = self._sidecar.poll()
         if message is None:
-            _log.warning("%s: expected a JSON object with progress fields; ignored", path)
             return
         self._last_artifact_activity = time.monotonic()
         sample = sample_from_payload(message.payload)
@@ -408,8 +413,8 @@ class Supervisor:
         now = time.monotonic()
         changed = False
         heartbeat = getattr(manifest, "heartbeat", None)
-        if heartbeat and self._heartbeat_path is not None:
-            self._heartbeat_path = self.run_dir / heartbeat  # the worker's hint names it
+        if heartbeat:
+            self._sidecar.follow(heartbeat)  # a hint (or fastpath.json) names it
         checkpoints = getattr(manifest, "checkpoints", ())
         if checkpoints and checkpoints[0].path != self._newest_checkpoint:
             newest = checkpoints[0]
