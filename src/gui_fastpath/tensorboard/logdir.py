@@ -30,6 +30,4 @@ def run_log_dir(run_dir: Path, manifest: ArtifactManifest | None) -> Path | None
 
 def no_logs_guidance(run_id: str) -> str:
     """The seed's offline guidance, for a run without TensorBoard logs."""
-    return (
-        f"Worker did not emit TensorBoard logs; check `var/trainer/runs/{run_id}/stdout.log`."
-    )
+    return f"Worker did not emit TensorBoard logs; check `var/trainer/runs/{run_id}/stdout.log`."
