@@ -82,16 +82,11 @@ class HistoryStore:
 
     def __init__(self) -> None:
         self.keys: list[str] = []
+        """Every row's keys, one after the other (interned: one string per name)."""
         self.values: list[Any] = []
+        """The decoded value of each key."""
         self.ends: list[int] = []
-
-    def append_row(self, row: Mapping[str, Any]) -> None:
-        """Append one row given as a mapping."""
-        self.keys.extend(row)
-        self.values.extend(row.values())
-        self.ends.append(len(self.keys))
-        self.keys.append("")
-        self.values.append(None)
+        """Index of each row's end slot."""
 
 
 class HistoryRows(Sequence[dict[str, Any]]):
