@@ -13,6 +13,9 @@ polled every 10 ms:
 * ``ours warm``: ``TensorBoardPool(index_mode="eager")``; ``prewarm(DIR)`` when the run
   starts, and the tab opens once the index is loaded and the spare front end is imported.
 
+Last, it times how soon a TensorBoard that exits at start-up (given a bad flag) is reported:
+readiness is TensorBoard's own announcement raced against the process exiting.
+
 Each cell is the median of ``--repeat`` starts (page cache warm: the files are read once
 before). The event files are TensorBoard ``Event`` protos framed as TFRecords with the
 native CRC32C (TensorBoard's own writer computes CRCs in pure Python at ~2 MB/s); they are
@@ -40,7 +43,7 @@ import google_crc32c
 from tensorboard.compat.proto.event_pb2 import Event
 from tensorboard.compat.proto.summary_pb2 import Summary
 
-from gui_fastpath.tensorboard import ServerOptions, TensorBoardPool
+from gui_fastpath.tensorboard import ServerOptions, TensorBoardPool, TensorBoardStartError
 
 TAGS = tuple(f"train/metric_{i:02d}" for i in range(50))
 PROBE_TAG = TAGS[0]
@@ -152,6 +155,18 @@ def time_ours_warm(log_dir: Path, last_step: int) -> float:
         return _wait_served(lease.url, last_step, started)
 
 
+def time_failed_start(log_dir: Path) -> float:
+    """Seconds until a TensorBoard that exits at start-up (a bad flag) is reported."""
+    options = ServerOptions(index_mode="off", keep_spare=False, extra_args=("--no_such_flag",))
+    with TensorBoardPool(options) as pool:
+        started = time.perf_counter()
+        try:
+            pool.acquire(log_dir)
+        except TensorBoardStartError:
+            return time.perf_counter() - started
+    raise RuntimeError("TensorBoard started despite a bad flag")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 MB and 5 MB, one start each")
@@ -187,6 +202,8 @@ def main() -> int:
         plain, cold, warm = (row[name] for name in starts)
         cells = " | ".join(f"{row[name]:.2f} s" for name in starts)
         print(f"| {megabytes:g} MB | {cells} | {plain / cold:.1f}× | {plain / warm:.1f}× |")
+    failed = statistics.median(time_failed_start(log_dir) for _ in range(repeat))
+    print(f"\nA TensorBoard that exits at start-up is reported after {failed:.2f} s (median).")
     return 0
 
 
