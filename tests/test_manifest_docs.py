@@ -40,6 +40,7 @@ def test_all_examples_are_found():
     assert set(examples()) == {
         "artifacts_manifest.json",
         "analytics.json",
+        "fastpath.json",
         "warnings",
         "warning line",
         "artifacts.json",
@@ -84,6 +85,28 @@ def test_analytics_example_is_valid_and_read_without_warnings(tmp_path):
         ("host0001", "fastpath", "fixtures")
     ]
     assert {c.path for c in manifest.checkpoints} == {"checkpoints/1000", "checkpoints/2000"}
+
+
+def test_layout_example_is_valid_and_puts_the_declared_folders_in_the_manifest(tmp_path):
+    example = json.loads(examples()["fastpath.json"])
+    jsonschema.validate(example, schema_for("fastpath.json"))
+    run = tmp_path / "run"
+    for path in (
+        "logs/tb/ppo/events.out.tfevents.1767268800.host.1.0",
+        "analytics/wandb/wandb/offline-run-20260101_120000-lay0001/run-lay0001.wandb",
+        "snapshots/policy_1000.bin",
+        "state/hb.json",
+    ):
+        (run / path).parent.mkdir(parents=True, exist_ok=True)
+        (run / path).write_bytes(b"{}")
+    (run / "fastpath.json").write_text(json.dumps(example))
+    manifest = scan_run(run)
+    assert manifest.warnings == ()
+    assert manifest.hints == ("fastpath.json",)
+    assert manifest.tensorboard is not None and manifest.tensorboard.log_dir == "logs/tb"
+    assert [w.run_id for w in manifest.wandb] == ["lay0001"]
+    assert [c.path for c in manifest.checkpoints] == ["snapshots/policy_1000.bin"]
+    assert manifest.heartbeat == "state/hb.json"
 
 
 def test_artifacts_example_is_the_scan_of_the_fixture(doc_run, utc):

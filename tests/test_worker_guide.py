@@ -63,7 +63,7 @@ EXAMPLE = REPO / "examples" / "fastpath_worker"
 PACKAGE = "fastpath_example_worker"
 WORKER_ID = "fastpath_example"
 DISTRIBUTION = "fastpath-example-worker"
-HINT_SCHEMAS = ("artifacts_manifest.json", "analytics.json")
+HINT_SCHEMAS = ("artifacts_manifest.json", "analytics.json", "fastpath.json")
 
 # ---------------------------------------------------------------- installing the example
 

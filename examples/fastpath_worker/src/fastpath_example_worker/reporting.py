@@ -76,6 +76,7 @@ def write_hints(layout: RunLayout, *, wandb_run: Any = None) -> None:
         "tensorboard_dir": layout.relative(layout.tensorboard_dir),
         "checkpoints_dir": layout.relative(layout.checkpoints_dir),
         "heartbeat_file": layout.relative(layout.heartbeat_file),
+        "wandb_dir": layout.relative(layout.wandb_dir),
     }
     hints: dict[str, Any] = {"worker_type": "fastpath_example"}
     hints.update((key, value) for key, value in paths.items() if value is not None)
