@@ -26,6 +26,9 @@ def add_parser(subparsers: Any) -> None:
             "Run CMD as a fast-lane worker in RUNS_ROOT/RUN_ID: its stdout and stderr go to "
             "logs/worker.stdout.log and .stderr.log, every lifecycle event is appended to "
             "lifecycle.jsonl and printed as one JSON line, artifacts.json is kept current. "
+            "The layout in the routing's variables (GUI_FASTPATH_TENSORBOARD_DIR, WANDB_DIR, "
+            "GUI_FASTPATH_CHECKPOINTS_DIR, GUI_FASTPATH_HEARTBEAT_FILE) is recorded in "
+            "fastpath.json, and the heartbeat file it names is followed. "
             "Exits with the worker's status (128+N if signal N killed it). SIGINT or SIGTERM "
             "cancels the worker's whole process group."
         ),
