@@ -90,7 +90,7 @@ async def test_an_explicit_heartbeat_file_wins_over_the_environment(tmp_path):
     sup = Supervisor(command, run_dir, env=env, heartbeat_file="mine.json", refresh_manifest=None)
     await sup.run()
     assert sup.heartbeat_path == run_dir / "mine.json"
-    assert layout_file(run_dir)["heartbeat_file"] == "state/hb.json"  # still recorded
+    assert layout_file(run_dir)["heartbeat_file"] == "mine.json"  # what the scanner is told
 
 
 async def test_relative_values_are_read_from_the_workers_directory(tmp_path):

@@ -74,7 +74,8 @@ class Supervisor:
     worker environment's ``GUI_FASTPATH_HEARTBEAT_FILE``, else ``heartbeat.json``; a hint
     file naming another wins); the layout routing chose (that variable,
     ``GUI_FASTPATH_TENSORBOARD_DIR``, ``WANDB_DIR``, ``GUI_FASTPATH_CHECKPOINTS_DIR``) is
-    recorded in ``fastpath.json`` at launch, for the scanner;
+    recorded in ``fastpath.json`` at launch, for the scanner (with ``heartbeat_file``, if
+    given, as the heartbeat file);
     ``scan_interval_s`` paces artifact rescans; ``progress_interval_s`` is the shortest
     time between two ``RUNNING`` progress events; ``refresh_manifest`` (``None``: off)
     rewrites ``artifacts.json`` at launch, while running and at exit.
@@ -273,7 +274,9 @@ class Supervisor:
     def _record_layout(self, env: Mapping[str, str]) -> None:
         """Follow the heartbeat file routing chose; write ``fastpath.json`` for the scanner."""
         layout = layout_from_env(env, self.run_dir, self._cwd)
-        if self._heartbeat_file is None and "heartbeat_file" in layout:
+        if self._heartbeat_file is not None:
+            layout["heartbeat_file"] = Path(self._heartbeat_file).as_posix()  # ours wins
+        elif "heartbeat_file" in layout:
             self._sidecar.follow(layout["heartbeat_file"])
         if not layout:
             return

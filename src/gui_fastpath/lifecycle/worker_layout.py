@@ -47,7 +47,7 @@ def layout_from_env(
     """
     run_real = os.path.realpath(run_dir)
     base = cwd if cwd is not None else os.getcwd()
-    layout = {}
+    layout: dict[str, str] = {}
     for field, variable in LAYOUT_VARIABLES:
         value = env.get(variable)
         if not value:
