@@ -70,13 +70,17 @@ def no_leaked_processes():
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Reap anything left over so the session itself never leaks."""
+    """Join our qasync workers (a running QThread at exit aborts the process) and reap
+    anything left over so the session itself never leaks."""
+    for executor in _qasync_executors:
+        executor.shutdown(wait=True)
     for child in psutil.Process().children(recursive=True):
         with contextlib.suppress(psutil.NoSuchProcess):
             child.kill()
 
 
 _qasync_loops: dict[int, Any] = {}
+_qasync_executors: list[Any] = []
 
 
 @pytest.fixture
@@ -96,6 +100,10 @@ def run_on_qasync(qapp):
         loop = _qasync_loops.get(id(qapp))
         if loop is None:
             loop = _qasync_loops[id(qapp)] = qasync.QEventLoop(qapp, already_running=True)
+            # Its worker QThreads must be joined before the process exits (see below).
+            executor = qasync.QThreadExecutor(4)
+            loop.set_default_executor(executor)
+            _qasync_executors.append(executor)
         asyncio.events._set_running_loop(loop)
         asyncio.set_event_loop(loop)
         flags = (

@@ -46,7 +46,7 @@ def test_demo_screenshot_shows_the_tensorboard_charts(tmp_path, qapp):
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.splitlines()[-1] == f"screenshot saved to {shot}"
+    assert f"screenshot saved to {shot}" in proc.stdout.splitlines()
     image = QImage(str(shot))
     assert not image.isNull() and image.width() >= 1000
     # The embedded TensorBoard page was drawn (its orange header), not a blank view.
