@@ -137,7 +137,9 @@ async def main(args: argparse.Namespace) -> int:
             poller = asyncio.create_task(_polling_client(url, token, poll_learned, done))
             launch = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "gui_fastpath", "launch", "--runs-root", str(root),
-                "--run-id", RUN_ID, "--", sys.executable, str(worker),
+                # every heartbeat journaled (by default heartbeats closer than 50 ms coalesce)
+                "--run-id", RUN_ID, "--progress-interval-ms", "0",
+                "--", sys.executable, str(worker),
                 str(args.heartbeats), str(args.interval_ms / 1000),
                 stdout=asyncio.subprocess.DEVNULL,
             )  # fmt: skip
