@@ -269,7 +269,22 @@ class TensorBoardTab(QWidget):
         self.web_view = importlib.import_module(_PAGE_MODULE).TensorBoardView(self)
         self.web_view.loadProgress.connect(self._load_progress)
         self.web_view.loadFinished.connect(self._load_finished)
+        self.web_view.page().renderProcessTerminated.connect(self._page_crashed)
         self._stack.addWidget(self.web_view)
+
+    def _page_crashed(self, status: Any, exit_code: int) -> None:
+        """Chromium's renderer died (memory pressure, a crash): load the page again."""
+        if self._closed or not self._loaded_url:
+            return
+        log.warning(
+            "the TensorBoard page of %s stopped (%s, exit code %s); reloading it",
+            self._log_dir,
+            getattr(status, "name", status),
+            exit_code,
+        )
+        self.state = "loading"
+        self._show_progress("Reloading the TensorBoard page…", "Its renderer process stopped.")
+        self.web_view.setUrl(QUrl(self._loaded_url))
 
     def _load_progress(self, percent: int) -> None:
         if self.state == "loading":
