@@ -506,7 +506,8 @@ def _crafted_records(rng: Any, rows: int, batch: int) -> list[bytes]:
     Batches of ``batch`` rows differ: the second has only plain rows (the fast path), the
     others odd rows now and then; the first has keys, the fourth values, equal to the
     end-of-row item's; the fifth rows whose keys and values pair up by count but not item by
-    item. The summary ends with a nested update, replaced by one-part ones, then by another."""
+    item; only the third removes summary keys. The summary ends with removals and with
+    nested and one-part updates replacing each other."""
     from wandb.proto import wandb_internal_pb2 as pb
 
     from gui_fastpath.wandb._fast_records import ROW_END_KEY, ROW_END_VALUE
@@ -539,8 +540,18 @@ def _crafted_records(rng: Any, rows: int, batch: int) -> list[bytes]:
         pb.SummaryItem(key="init", value_json="1"),
         pb.SummaryItem(nested_key=["a", "b"], value_json="2"),
     ])))  # fmt: skip
+
+    def runtime(seconds: int) -> None:
+        add(summary=pb.SummaryRecord(update=[
+            pb.SummaryItem(nested_key=["_wandb", "runtime"], value_json=str(seconds)),
+            pb.SummaryItem(key="_runtime", value_json=str(seconds)),
+        ]))  # fmt: skip
+
     for step in range(rows):
-        items = [pb.HistoryItem(nested_key=["_step"], value_json=str(step))]
+        items = [
+            pb.HistoryItem(nested_key=["_step"], value_json=str(step)),
+            pb.HistoryItem(nested_key=["_runtime"], value_json=str(step / 100)),
+        ]
         for key in ("loss", "acc", "lr"):
             value = repr(rng.random()) if rng.random() < 0.9 else rng.choice(values)
             items.append(pb.HistoryItem(nested_key=[key], value_json=value))
@@ -556,33 +567,55 @@ def _crafted_records(rng: Any, rows: int, batch: int) -> list[bytes]:
         rng.shuffle(items)
         add(history=pb.HistoryRecord(item=items))
         mirror = [
-            pb.SummaryItem(nested_key=[".".join(i.nested_key) or i.key], value_json=i.value_json)
+            pb.SummaryItem(nested_key=i.nested_key, key=i.key, value_json=i.value_json)
             for i in items
             if i.value_json and len(i.value_json) < 100
         ]
         remove = []
         draw = 1.0 if step in plain else rng.random()
-        if draw < 0.01:
+        if draw < 0.01 and part == 2:
             remove = [pb.SummaryItem(nested_key=["loss"])]
-        elif draw < 0.02:
-            mirror.append(pb.SummaryItem(nested_key=["a"], value_json="5"))
         elif draw < 0.03:
-            mirror.append(pb.SummaryItem(nested_key=["a", "c"], value_json="6"))
+            mirror.append(pb.SummaryItem(nested_key=["a"], value_json=str(step)))
+        elif draw < 0.05:
+            mirror.append(pb.SummaryItem(nested_key=["a", "c"], value_json=str(step)))
         add(summary=pb.SummaryRecord(update=mirror, remove=remove))
         if step % 3 == 0:  # wandb-core's runtime record: identical but for its number
-            runtime = str(step // 100)
-            add(summary=pb.SummaryRecord(update=[
-                pb.SummaryItem(nested_key=["_wandb", "runtime"], value_json=runtime),
-                pb.SummaryItem(key="_runtime", value_json=runtime),
-            ]))  # fmt: skip
+            runtime(step // 100)
         if step % 700 == 699:
             add(run=pb.RunRecord(run_id="craft", summary=pb.SummaryRecord(
                 update=[pb.SummaryItem(nested_key=["a"], value_json='"from run"')],
                 remove=[pb.SummaryItem(key="acc")],
             )))  # fmt: skip
-    for parts in [["a", "b", "x"]] + [["a"]] * (batch + 1) + [["a", "c"]]:
+
+    # Long records: queued for the bulk merge, not taken for wandb-core's runtime record.
+    pad = pb.SummaryItem(nested_key=["pad"], value_json='"' + "p" * 100 + '"')
+
+    def update(*parts: str) -> None:
         item = pb.SummaryItem(nested_key=parts, value_json=str(len(records)))
-        add(summary=pb.SummaryRecord(update=[item]))
+        add(summary=pb.SummaryRecord(update=[item, pad]))
+
+    def remove(*parts: str) -> None:
+        add(summary=pb.SummaryRecord(update=[pad], remove=[pb.SummaryItem(nested_key=parts)]))
+
+    def merge_queued() -> None:  # a short record that removes: the queue is merged first
+        add(summary=pb.SummaryRecord(remove=[pb.SummaryItem(nested_key=["never", "set"])]))
+
+    remove("lr")
+    update("z")
+    update("z", "c")  # replaces z
+    remove("z", "c")  # and leaves nothing
+    merge_queued()
+    update("o")
+    update("o", "c")
+    update("o")  # in the same bulk merge: the order of last updates decides
+    merge_queued()
+    update("a", "c")
+    merge_queued()
+    update("a")  # a bulk merge of one-part updates, replacing a.c
+    merge_queued()
+    add(summary=pb.SummaryRecord(update=[pb.SummaryItem(nested_key=["a", "d"], value_json="1")]))
+    runtime(rows // 200)  # seen before: the cached equivalent is merged
     return records
 
 
@@ -609,7 +642,14 @@ def _reference(records: list[bytes]) -> tuple[list[dict], dict]:
                 node = node[part]
             node[leaf] = decoded(item.value_json)
         for item in summary.remove:
-            tree.pop(item.key or item.nested_key[0], None)
+            *parents, leaf = list(item.nested_key) or [item.key]
+            node = tree
+            for part in parents:
+                node = node.get(part, {})
+            if isinstance(node, dict):
+                node.pop(leaf, None)
+        for key in [k for k, v in tree.items() if v == {}]:  # a removed last leaf
+            del tree[key]
 
     for payload in records:
         record = pb.Record.FromString(payload)

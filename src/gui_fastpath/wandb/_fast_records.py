@@ -9,7 +9,8 @@ values in two lists, with :data:`ROW_END` between history records marking where 
 That is exact when every item has a one-part ``nested_key`` and no ``key`` (what wandb-core
 writes for logged metrics): equal counts of keys and values and an empty merged ``key``
 show it. Values come out as UTF-8 bytes, keys as text.
-Otherwise the caller decodes the record with wandb's own classes.
+Otherwise (nested metrics have keys of several parts) the ``ItemRecord`` view still parses
+many records at once, giving their items one by one.
 
 The views are built at import from the installed wandb's ``Record`` descriptor, so field
 numbers always match it. Other record kinds stay raw bytes, decoded with wandb's classes.
@@ -29,6 +30,7 @@ __all__ = [
     "ROW_END_VALUE",
     "SUMMARY_TAG",
     "FastRecord",
+    "ItemRecord",
     "RawRecord",
     "wandb_pb",
 ]
@@ -55,57 +57,60 @@ def _add_message(
             field.type_name = f".{_PACKAGE}.{type_name}"
 
 
-def _build() -> tuple[Any, Any]:
+def _build() -> tuple[Any, Any, Any]:
     file = descriptor_pb2.FileDescriptorProto(
         name=f"{_PACKAGE}.proto", package=_PACKAGE, syntax="proto2"
     )
     repeated, optional = _FD.LABEL_REPEATED, _FD.LABEL_OPTIONAL
     item = wandb_pb.HistoryItem.DESCRIPTOR.fields_by_name
-    _add_message(
-        file,
-        "FlatItems",
-        [
-            # Repeated: every item's ``key``; empty when no item names its key that way.
-            ("key", item["key"].number, repeated, "string"),
-            ("nested_key", item["nested_key"].number, repeated, "string"),
-            # Bytes: no UTF-8 decoding per value; json.loads takes the joined bytes.
-            ("value_json", item["value_json"].number, repeated, "bytes"),
-        ],
-    )
     history = wandb_pb.HistoryRecord.DESCRIPTOR.fields_by_name
-    _add_message(file, "FlatHistory", [("item", history["item"].number, optional, "FlatItems")])
     summary = wandb_pb.SummaryRecord.DESCRIPTOR.fields_by_name
-    _add_message(
-        file,
-        "FlatSummary",
-        [
-            ("update", summary["update"].number, optional, "FlatItems"),
-            ("remove", summary["remove"].number, optional, "FlatItems"),
-        ],
-    )
-    flat_types = {"history": "FlatHistory", "summary": "FlatSummary"}
-    for view, flat in (("FastRecord", True), ("RawRecord", False)):
+    for items, label in (("FlatItems", repeated), ("Item", optional)):
+        _add_message(
+            file,
+            items,
+            [
+                # FlatItems: every item's ``key``; empty when no item names its key that way.
+                ("key", item["key"].number, label, "string"),
+                ("nested_key", item["nested_key"].number, repeated, "string"),
+                # Bytes: no UTF-8 decoding per value; JSON decoders take the joined bytes.
+                ("value_json", item["value_json"].number, label, "bytes"),
+            ],
+        )
+    for prefix, items, label in (("Flat", "FlatItems", optional), ("Item", "Item", repeated)):
+        _add_message(file, f"{prefix}History", [("item", history["item"].number, label, items)])
+        _add_message(
+            file,
+            f"{prefix}Summary",
+            [
+                ("update", summary["update"].number, label, items),
+                ("remove", summary["remove"].number, label, items),
+            ],
+        )
+    views = {"FastRecord": "Flat", "ItemRecord": "Item", "RawRecord": None}
+    for view, kind in views.items():
         message = file.message_type.add(name=view)
         message.oneof_decl.add(name=_ONEOF)
         for field in wandb_pb.Record.DESCRIPTOR.oneofs_by_name[_ONEOF].fields:
             new = message.field.add(
                 name=field.name, number=field.number, label=optional, oneof_index=0
             )
-            if flat and field.name in flat_types:
+            if kind and field.name in ("history", "summary"):
                 new.type = _FD.TYPE_MESSAGE
-                new.type_name = f".{_PACKAGE}.{flat_types[field.name]}"
+                new.type_name = f".{_PACKAGE}.{kind}{field.name.capitalize()}"
             else:
                 new.type = _FD.TYPE_BYTES
     pool = descriptor_pool.DescriptorPool()
     pool.Add(file)
-    return (
-        message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.FastRecord")),
-        message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.RawRecord")),
+    return tuple(  # type: ignore[return-value]
+        message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.{view}"))
+        for view in views
     )
 
 
-FastRecord, RawRecord = _build()
+FastRecord, ItemRecord, RawRecord = _build()
 """``FastRecord``: history/summary as merged item lists, other kinds as raw bytes.
+``ItemRecord``: history/summary items one by one (values as bytes), other kinds as raw bytes.
 ``RawRecord``: every kind as the raw bytes of its message."""
 
 _record_fields = wandb_pb.Record.DESCRIPTOR.fields_by_name

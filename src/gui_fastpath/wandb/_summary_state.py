@@ -15,7 +15,7 @@ from typing import Any
 
 from google.protobuf.message import DecodeError
 
-from gui_fastpath.wandb._fast_records import FastRecord, RawRecord, wandb_pb
+from gui_fastpath.wandb._fast_records import FastRecord, ItemRecord, RawRecord, wandb_pb
 
 __all__ = ["SummaryState"]
 
@@ -26,7 +26,7 @@ _REPEATS = 1024
 """Distinct repeating records remembered (see :meth:`SummaryState.add_repeating`)."""
 _Path = str | tuple[str, ...]
 """A summary path: a str for a one-part key, a tuple of two or more parts otherwise."""
-_Ops = list[tuple[bool, _Path, str]]
+_Ops = list[tuple[bool, _Path, str | bytes]]
 """(is_update, path, value_json) in order."""
 Errors = list[tuple[int, str]]
 
@@ -109,7 +109,7 @@ class SummaryState:
         self.queue_offsets.clear()
         for at in range(0, len(queue), _BULK):
             part = queue[at : at + _BULK]
-            if not self._merge_bulk(part):
+            if not (self._merge_bulk(part) or self._merge_items(part)):
                 self._merge_each(part, offsets[at : at + _BULK], errors)
 
     def _merge_bulk(self, payloads: list[bytes]) -> bool:
@@ -121,6 +121,32 @@ class SummaryState:
             return False
         # zipped as containers: cheaper than lists here
         self._update_one_part(zip(flat.update.nested_key, flat.update.value_json, strict=True))
+        return True
+
+    def _merge_items(self, payloads: list[bytes]) -> bool:
+        """Records that only update, some paths of several parts: parsed at once, item by
+        item. Only each path's last update matters, applied in the order of those last
+        updates (each update replaces the paths it overlaps that were set before it, so
+        earlier updates of a path change nothing that its last update does not)."""
+        try:
+            summary = ItemRecord.FromString(b"".join(payloads)).summary
+        except DecodeError:
+            return False
+        if summary.remove:
+            return False
+        latest: dict[_Path, bytes] = {}
+        for item in summary.update:
+            parts = item.nested_key
+            path = (parts[0] if len(parts) == 1 else tuple(parts)) if parts else item.key
+            latest.pop(path, None)
+            latest[path] = item.value_json
+        self.apply_ops(
+            [
+                (True, path, value)
+                for path, value in latest.items()
+                if (path if isinstance(path, str) else path[0]) != _INTERNAL
+            ]
+        )
         return True
 
     def _merge_each(self, payloads: list[bytes], offsets: list[int], errors: Errors) -> None:
@@ -173,7 +199,8 @@ class SummaryState:
                     summary.pop(path, None)
                 continue
             group = nested.get(path[0])
-            if path[0] in summary or (group and (len(group) > 1 or path not in group)):
+            # Stored paths never overlap: one already stored overlaps no other.
+            if path[0] in summary or (group and path not in group):
                 self._clear_conflicts(path)
             if is_update:
                 summary[path] = value
