@@ -27,6 +27,7 @@ from gui_fastpath.wandb._fast_records import (
     ROW_END_KEY,
     ROW_END_VALUE,
     FastRecord,
+    ItemRecord,
     wandb_pb,
 )
 from gui_fastpath.wandb.snapshot import HistoryStore
@@ -178,23 +179,57 @@ def _realign(
     offsets: Sequence[int],
     errors: Errors,
 ) -> _Rows:
-    """The batch's rows with keys and values paired up: a row whose counts differ (a key
-    of several parts, an item without ``value_json``) is decoded alone."""
-    rows = _Rows()
+    """The batch's rows with keys and values paired up: rows whose counts differ (a key of
+    several parts, an item without ``value_json``) are parsed again, together, item by
+    item."""
+    spans: list[tuple[int, int, int, int] | None] = []  # None: a row to parse item by item
     key_start = value_start = 0
     find_value = raw.index
-    for row, key_end in enumerate(ends):
+    for key_end in ends:
         try:
             value_end = find_value(ROW_END_VALUE, value_start)
         except ValueError:
             value_end = len(raw)
-        if key_end - key_start == value_end - value_start:
-            rows.keys += keys[key_start:key_end]
-            rows.raw += raw[value_start:value_end]
-            rows.end_row(offsets[row])
-        else:
-            rows.add_record(payloads[row], offsets[row], errors)
+        aligned = key_end - key_start == value_end - value_start
+        spans.append((key_start, key_end, value_start, value_end) if aligned else None)
         key_start, value_start = key_end + 1, value_end + 1
+    odd = [row for row, span in enumerate(spans) if span is None]
+    odd_rows = _item_rows([payloads[row] for row in odd], [offsets[row] for row in odd], errors)
+    rows = _Rows()
+    odd_row = odd_start = 0
+    for row, span in enumerate(spans):
+        if span is not None:
+            rows.keys += keys[span[0] : span[1]]
+            rows.raw += raw[span[2] : span[3]]
+        elif odd_row < len(odd_rows.ends) and odd_rows.offsets[odd_row] == offsets[row]:
+            odd_end = odd_rows.ends[odd_row]
+            rows.keys += odd_rows.keys[odd_start:odd_end]
+            rows.raw += odd_rows.raw[odd_start:odd_end]
+            odd_row, odd_start = odd_row + 1, odd_end + 1
+        else:  # the record did not decode alone: reported, and no row
+            continue
+        rows.end_row(offsets[row])
+    return rows
+
+
+def _item_rows(payloads: Sequence[bytes], offsets: Sequence[int], errors: Errors) -> _Rows:
+    """Rows decoded item by item, many records parsed at once by the ``ItemRecord`` view."""
+    if not payloads:
+        return _Rows()
+    try:
+        items = ItemRecord.FromString(ROW_END.join(payloads) + ROW_END).history.item
+    except DecodeError:
+        return _each_rows(payloads, offsets, errors)
+    rows = _Rows(offsets=list(offsets))
+    add_key, add_value = rows.keys.append, rows.raw.append
+    for item in items:
+        parts = item.nested_key
+        add_key(".".join(parts) if parts else item.key)
+        add_value(item.value_json)
+    ends = _row_ends(rows.keys, len(payloads))
+    if ends is None:
+        return _each_rows(payloads, offsets, errors)
+    rows.ends = ends
     return rows
 
 
