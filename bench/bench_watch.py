@@ -40,6 +40,8 @@ from gui_fastpath.watch import ManifestChanged, RunsFilter, RunsWatcher
 
 PEER_INTERVAL_S = 0.5
 SECTIONS = ("latency", "burst", "root", "memory")
+_NEW_RUNS_KEPT = 20
+"""The memory section's writer deletes its oldest new run beyond this many."""
 EVENT_FILE = "tensorboard/events.out.tfevents.1735732800.host.1.0"
 
 
@@ -389,6 +391,7 @@ def bench_memory(root: Path, minutes: float, sample_s: float) -> None:
 
 
 def _one_change(rng: random.Random, runs: list[Path], created: list[Path], root: Path, n: int):
+    """One change; the number of runs and of files stays level, so memory should too."""
     roll = rng.random()
     if roll < 0.7:
         _append(rng.choice(runs))
@@ -398,13 +401,13 @@ def _one_change(rng: random.Random, runs: list[Path], created: list[Path], root:
         old = sorted((run / "checkpoints").glob("bench_*.pt"))
         for path in old[:-2]:
             path.unlink()
-    elif roll < 0.95 or not created:
+    else:
         run = root / f"01NEW{n:08d}"
         (run / "tensorboard").mkdir(parents=True)
         (run / EVENT_FILE).write_bytes(b"e" * 64)
         created.append(run)
-    else:
-        _remove_run(created.pop(0))
+        if len(created) > _NEW_RUNS_KEPT:
+            _remove_run(created.pop(0))
 
 
 def _remove_run(run: Path) -> None:

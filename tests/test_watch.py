@@ -358,3 +358,40 @@ async def test_native_watching_that_fails_falls_back_to_polling(tmp_path, monkey
         assert await watching.until(_is(ManifestChanged, "a"))
     finally:
         await watching.close()
+
+
+async def test_the_os_watch_is_renewed_after_many_deletions_without_missing_changes(
+    tmp_path, monkeypatch, caplog
+):
+    monkeypatch.setattr("gui_fastpath.watch.watcher.RENEW_AFTER_DELETIONS", 3)
+    created: list[str] = []
+    root_watch = RunsWatcher._root_watch
+
+    def root_watch_with_a_change_in_the_gap(self, real_root):
+        created.append(real_root)
+        if len(created) == 2:  # renewing: a change only the old watch can see
+            _write(tmp_path / "b" / "x.pt")
+        return root_watch(self, real_root)
+
+    monkeypatch.setattr(RunsWatcher, "_root_watch", root_watch_with_a_change_in_the_gap)
+    for name in ("a", "b", "c"):
+        _write(tmp_path / name / "tensorboard" / "events.out.tfevents.1.h")
+    watching = Watching(RunsWatcher(tmp_path, rescan=FakeRescan()))
+    try:
+        await watching.next()
+        with caplog.at_level(logging.DEBUG, logger="gui_fastpath.watch.watcher"):
+            shutil.rmtree(tmp_path / "a")  # three deletions: the file and two directories
+            events = await watching.until(_is(RunRemoved, "a"))
+            if not any(_is(ManifestChanged, "b")(e) for e in events):
+                await watching.until(_is(ManifestChanged, "b"))
+        assert len(created) == 2
+        assert [m for m in caplog.messages if m.startswith("renewing")] == [
+            f"renewing the OS watch of {tmp_path} after 3 deletions"
+        ]
+
+        _write(tmp_path / "c" / "tensorboard" / "events.out.tfevents.2.h")  # the new watch
+        assert await watching.until(_is(ManifestChanged, "c"))
+        _write(tmp_path / "d" / "x.pt")
+        assert await watching.until(_is(RunAppeared, "d"))
+    finally:
+        await watching.close()

@@ -44,6 +44,8 @@ POLL_BUDGET_SHARE = 0.2
 """Share of each poll interval the polling mode may spend walking idle (cold) runs."""
 FALLBACK_POLL_MS = 1_000
 """Poll interval used when native watching fails (e.g. the inotify watch limit)."""
+RENEW_AFTER_DELETIONS = 10_000
+"""Deletions seen before the OS watch is renewed, to shed notify's per-deleted-dir memory."""
 _PAUSE_SLICE_S = 0.05
 """The polling mode notices ``stop()`` and the stop event at least this often."""
 
@@ -203,15 +205,8 @@ class RunsWatcher:
 
     async def _native_session(self, real_root: str) -> AsyncGenerator[Batch, None]:
         identity = _identity(self.root)
-        watch = _Awatch(
-            self,
-            real_root,
-            watch_filter=RunsFilter(real_root),
-            debounce=self.max_batch_ms,
-            step=max(1, self.debounce_ms // 2),
-            rust_timeout=ROOT_CHECK_MS,
-            yield_on_timeout=True,
-        )
+        watch = self._root_watch(real_root)
+        deletions = 0
         try:
             if not await watch.armed():
                 return
@@ -222,6 +217,11 @@ class RunsWatcher:
             while (changes := await watch.next()) is not None:
                 if _identity(self.root) != identity or (Change.deleted, real_root) in changes:
                     return  # the root was deleted, moved or replaced: our OS watch is stale
+                deletions += sum(change == Change.deleted for change, _ in changes)
+                if deletions >= RENEW_AFTER_DELETIONS:
+                    watch, missed = await self._renewed(watch, real_root, deletions)
+                    changes |= missed
+                    deletions = 0
                 run_ids = {r for _, path in changes if (r := run_id_of(real_root, path))}
                 if run_ids and (batch := await asyncio.to_thread(self._process, run_ids)):
                     yield batch
@@ -231,6 +231,44 @@ class RunsWatcher:
             self._fall_back_to_polling(exc)
         finally:
             await watch.close()
+
+    def _root_watch(self, real_root: str) -> _Awatch:
+        return _Awatch(
+            self,
+            real_root,
+            watch_filter=RunsFilter(real_root),
+            debounce=self.max_batch_ms,
+            step=max(1, self.debounce_ms // 2),
+            rust_timeout=ROOT_CHECK_MS,
+            yield_on_timeout=True,
+        )
+
+    async def _renewed(
+        self, old: _Awatch, real_root: str, deletions: int
+    ) -> tuple[_Awatch, set[FileChange]]:
+        """A new OS watch of the root, armed before the old one closes, and what the old saw.
+
+        notify 8.0 (inside watchfiles) keeps ~200 bytes for every watched directory that is
+        deleted; a new watch starts from nothing. The old watch's second ``next()`` began
+        after the new watch was armed, so between them no change is missed.
+        """
+        logger.debug("renewing the OS watch of %s after %d deletions", self.root, deletions)
+        new = self._root_watch(real_root)
+        missed: set[FileChange] = set()
+        try:
+            if not await new.armed():
+                await new.close()
+                return old, missed
+            for _ in range(2):
+                changes = await old.next()
+                if changes is None:
+                    break
+                missed |= changes
+        except BaseException:
+            await new.close()
+            raise
+        await old.close()
+        return new, missed
 
     async def _polling_session(self, real_root: str, poll_ms: int) -> AsyncGenerator[Batch, None]:
         poller = RunsPoller(real_root, budget_s=poll_ms / 1000 * POLL_BUDGET_SHARE)
