@@ -16,7 +16,11 @@ and what following a live run costs: the file is cut at 90 %, read, then the res
 appended in 100 pieces, polling after each (bytes read per poll vs bytes appended, time per
 poll), and a poll with nothing new.
 
-Usage: ``python bench/bench_wandb_reader.py [--steps N] [--repeat K] [--cache DIR] [--quick]``.
+With ``--nested`` each step logs nested metrics instead (``{"train": {"m0": …}, "eval":
+{"a": {"b": …}}, "lr": …}``): keys of several parts, which the reader takes item by item.
+
+Usage: ``python bench/bench_wandb_reader.py [--steps N] [--repeat K] [--cache DIR] [--quick]
+[--nested]``.
 """
 
 from __future__ import annotations
@@ -40,8 +44,13 @@ import math, sys, wandb
 run = wandb.init(mode="offline", dir=sys.argv[1], project="bench", id=sys.argv[3],
                  config={"lr": 1e-3, "batch": 64, "env": "CartPole-v1"},
                  settings=wandb.Settings(x_disable_stats=True, console="off"))
+nested = sys.argv[4] == "nested"
 for i in range(int(sys.argv[2])):
-    run.log({f"m{k}": math.sin(i * 0.001 * (k + 1)) for k in range(8)}, step=i)
+    if nested:
+        run.log({"train": {f"m{k}": math.sin(i * 0.001 * (k + 1)) for k in range(4)},
+                 "eval": {"a": {"b": i * 0.5}}, "lr": 1e-3}, step=i)
+    else:
+        run.log({f"m{k}": math.sin(i * 0.001 * (k + 1)) for k in range(8)}, step=i)
 run.finish()
 """
 
@@ -52,9 +61,9 @@ def _wandb_core() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "bin" / "wandb-core"
 
 
-def write_run(cache: Path, steps: int) -> Path:
+def write_run(cache: Path, steps: int, *, nested: bool = False) -> Path:
     """The cached run file for ``steps`` steps, written by wandb on first use."""
-    run_id = f"bench{steps}"
+    run_id = f"nested{steps}" if nested else f"bench{steps}"
     found = sorted(cache.glob(f"wandb/offline-run-*-{run_id}/run-{run_id}.wandb"))
     if found:
         return found[-1]
@@ -63,7 +72,7 @@ def write_run(cache: Path, steps: int) -> Path:
     env.update(HOME=str(cache / "home"), WANDB_SILENT="true")
     print(f"writing {steps} steps with wandb into {cache} (once) ...", file=sys.stderr)
     subprocess.run(
-        [sys.executable, "-c", _WRITER, str(cache), str(steps), run_id],
+        [sys.executable, "-c", _WRITER, str(cache), str(steps), run_id, "nested" * nested],
         env=env,
         check=True,
         timeout=3600,
@@ -155,13 +164,18 @@ def main() -> int:
         / "wandb",
     )
     parser.add_argument("--quick", action="store_true", help="2,000 steps in a temporary dir")
+    parser.add_argument(
+        "--nested",
+        action="store_true",
+        help="log nested metrics instead: 4 under 'train', 1 two levels under 'eval', and 'lr'",
+    )
     args = parser.parse_args()
     tmp = None
     if args.quick:
         tmp = tempfile.mkdtemp(prefix="bench-wandb-")
         args.cache, args.steps, args.repeat = Path(tmp), 2_000, 2
     try:
-        path = write_run(args.cache, args.steps)
+        path = write_run(args.cache, args.steps, nested=args.nested)
         size = path.stat().st_size
         OfflineRunReader(path).read_all()  # warm the page cache and imports
         leet = time_leet(path, args.repeat)
@@ -171,7 +185,8 @@ def main() -> int:
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
-    print(f"file: {size / 1e6:.1f} MB, {rows} history rows × 8 metrics (best of {args.repeat})")
+    metrics = "6 nested metrics" if args.nested else "8 metrics"
+    print(f"file: {size / 1e6:.1f} MB, {rows} history rows × {metrics} (best of {args.repeat})")
     print(f"load average (1 min): {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print("| measure | wall | CPU |")
     print("|---|---|---|")
