@@ -716,3 +716,16 @@ def test_history_rows_are_a_read_only_sequence(runs):
     history[0]["loss"] = "changed"  # each read builds a new dict
     assert history[0] == rows[0]
     assert "12 rows" in repr(history)
+
+
+@pytest.mark.timeout(90)
+def test_bench_quick():
+    """Smoke test: ``bench/bench_wandb_reader.py --quick`` compares with leet and follows."""
+    bench = Path(__file__).resolve().parent.parent / "bench" / "bench_wandb_reader.py"
+    done = subprocess.run(
+        [sys.executable, str(bench), "--quick"], capture_output=True, text=True, timeout=80
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2000 history rows" in done.stdout
+    assert "**ratio ours / leet** (target ≤ 1×)" in done.stdout
+    assert "(1.000×)" in done.stdout
