@@ -1,9 +1,9 @@
 """Run work off the GUI thread and hand its result back to the GUI thread, one way only.
 
-Every slow step of the W&B tab (parsing the ``.wandb`` file, preparing chart series,
-looking up credentials, checking the server) goes through :class:`BackgroundTasks`:
-the callable runs on a worker thread, and its result (or exception) is delivered by a
-queued Qt signal to a callback on the GUI thread.
+The slow steps of the analytics tabs (parsing a ``.wandb`` file, preparing chart series,
+looking up credentials, starting or stopping a TensorBoard server) go through
+:class:`BackgroundTasks`: the callable runs on a worker thread, and its result (or
+exception) is delivered by a queued Qt signal to a callback on the GUI thread.
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ class BackgroundTasks(QObject):
     _delivered = Signal(object)
 
     def __init__(
-        self, parent: QObject | None = None, *, threads: int = 2, name: str = "wandb"
+        self, parent: QObject | None = None, *, threads: int = 2, name: str = "background"
     ) -> None:
         super().__init__(parent)
+        self._name = name
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
         self._closed = threading.Event()
         self._delivered.connect(self._deliver)
@@ -81,10 +82,10 @@ class BackgroundTasks(QObject):
         if self.closed:
             return
         if failed and callback is None:
-            _log.error("background task failed", exc_info=value)
+            _log.error("%s: background task failed", self._name, exc_info=value)
             return
         try:
             if callback is not None:
                 callback(value)
         except Exception:  # never raise into Qt's event loop
-            _log.exception("W&B tab callback failed")
+            _log.exception("%s: background task callback failed", self._name)

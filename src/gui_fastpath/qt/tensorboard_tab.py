@@ -33,8 +33,8 @@ from qtpy.QtWidgets import (
 )
 
 from gui_fastpath.manifest.model import ArtifactManifest
+from gui_fastpath.qt.background import BackgroundTasks
 from gui_fastpath.qt.tensorboard_scripts import RELOAD
-from gui_fastpath.qt.wandb_background import BackgroundTasks
 from gui_fastpath.tensorboard.errors import TensorBoardError, TensorBoardStartError
 from gui_fastpath.tensorboard.logdir import no_logs_guidance, run_log_dir
 from gui_fastpath.tensorboard.pool import TensorBoardLease, TensorBoardPool, default_pool

@@ -25,7 +25,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from gui_fastpath.qt.wandb_background import BackgroundTasks
+from gui_fastpath.qt.background import BackgroundTasks
 from gui_fastpath.qt.wandb_credentials_dialog import CredentialDialog
 from gui_fastpath.wandb.credentials import Credentials, CredentialStore
 from gui_fastpath.wandb.sync import SyncJob, SyncOptions, SyncResult, is_synced

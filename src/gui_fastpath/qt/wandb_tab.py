@@ -1,6 +1,6 @@
 """The W&B tab: an offline run's charts, scalars, config and metadata, live; sync; dashboard.
 
-Everything slow happens on worker threads (:class:`~gui_fastpath.qt.wandb_background.
+Everything slow happens on worker threads (:class:`~gui_fastpath.qt.background.
 BackgroundTasks`): reading the ``run-<id>.wandb`` file, preparing chart series, looking up
 credentials, checking the server. The GUI thread only copies prepared results into widgets.
 """
@@ -28,7 +28,7 @@ from qtpy.QtWidgets import (
 )
 
 from gui_fastpath.manifest.model import ArtifactManifest
-from gui_fastpath.qt.wandb_background import BackgroundTasks
+from gui_fastpath.qt.background import BackgroundTasks
 from gui_fastpath.qt.wandb_charts import HistoryCharts
 from gui_fastpath.qt.wandb_credentials_dialog import CredentialDialog
 from gui_fastpath.qt.wandb_dashboard import Dashboard
