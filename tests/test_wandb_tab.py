@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import logging
 import os
 import shutil
@@ -378,7 +379,9 @@ def run_50mb(request, tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-def test_the_event_loop_stays_responsive_while_a_50_mb_run_loads(make_tab, run_50mb, qtbot):
+def test_the_event_loop_stays_responsive_while_a_50_mb_run_loads(
+    make_tab, run_50mb, qtbot, request
+):
     """No turn of the GUI thread's event loop works for 50 ms or more while the run loads.
 
     Each 5 ms tick records the wall time and the GUI thread's own CPU time since the last
@@ -391,6 +394,11 @@ def test_the_event_loop_stays_responsive_while_a_50_mb_run_loads(make_tab, run_5
     assert wandb_file.stat().st_size > 45_000_000
     tab = make_tab(run_50mb, ArtifactManifest(run_id="run"))
     qtbot.waitExposed(tab)  # first show of the empty tab, outside the measurement
+    # The test process holds every earlier test's objects; a full collection of those would
+    # be charged to the tab. Freeze them, as a host does after start-up.
+    gc.collect()
+    gc.freeze()
+    request.addfinalizer(gc.unfreeze)
 
     wall: list[float] = []
     busy: list[float] = []

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,10 @@ class ReferenceHost(QObject):
         for presenter in {id(p): p for p in self.install.presenters.values()}.values():
             _ = presenter.factories  # import the tab plugins now, not when a run opens
         warm_up_webengine()
+        # Everything loaded so far lives as long as the app: keep it out of the cyclic GC,
+        # whose full passes over it would otherwise stall the GUI thread mid-run.
+        gc.collect()
+        gc.freeze()
         for problem in self.install.problems:
             self.window.status_bar.showMessage(str(problem))
 
