@@ -123,7 +123,8 @@ class HistoryRows(Sequence[dict[str, Any]]):
         store = self._store
         start = store.ends[index - 1] + 1 if index else 0
         end = store.ends[index]
-        return dict(zip(store.keys[start:end], store.values[start:end], strict=True))
+        # Equal lengths by construction; strict=True would cost a sixth of building a row.
+        return dict(zip(store.keys[start:end], store.values[start:end], strict=False))
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         store = self._store
@@ -131,7 +132,7 @@ class HistoryRows(Sequence[dict[str, Any]]):
         start = 0
         for i in range(self._len):
             end = ends[i]
-            yield dict(zip(keys[start:end], values[start:end], strict=True))
+            yield dict(zip(keys[start:end], values[start:end], strict=False))
             start = end + 1
 
     def __eq__(self, other: object) -> bool:
