@@ -598,6 +598,9 @@ def _crafted_records(rng: Any, rows: int, batch: int) -> list[bytes]:
     def remove(*parts: str) -> None:
         add(summary=pb.SummaryRecord(update=[pad], remove=[pb.SummaryItem(nested_key=parts)]))
 
+    steps = [pb.HistoryItem(nested_key=["_step"], value_json=str(n)) for n in (10**6, rows)]
+    add(history=pb.HistoryRecord(item=steps))  # logged twice: the last counts, as in the row
+
     def merge_queued() -> None:  # a short record that removes: the queue is merged first
         add(summary=pb.SummaryRecord(remove=[pb.SummaryItem(nested_key=["never", "set"])]))
 
@@ -685,7 +688,7 @@ def test_bulk_decoding_matches_record_by_record(tmp_path, monkeypatch):
     whole = OfflineRunReader(target).read_all()
     assert [_jsonable(row) for row in whole.history] == [_jsonable(row) for row in rows]
     assert _jsonable(dict(whole.summary)) == _jsonable(summary)
-    assert whole.last_step == 2999 and whole.records == len(records)
+    assert whole.last_step == 3000 and whole.records == len(records)
     assert all("is not JSON; kept as text" in p.problem for p in whole.problems)
     assert len(whole.problems) == sum(
         1 for row in rows for v in row.values() if v in ("", "not json")

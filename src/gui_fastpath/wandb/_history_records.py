@@ -3,10 +3,10 @@
 Up to :data:`_BULK` records are joined with :data:`ROW_END` between them and parsed once by
 the :class:`FastRecord` view: every key and every JSON value of the batch comes out in two
 lists, each record's items followed by one end-of-row item. All values are then decoded as
-one JSON array. A record whose keys and values do not pair up one to one (a nested key
-of several parts, an item without ``value_json``) is decoded alone with wandb's classes;
-a batch that does not parse, or where an item names its key the old way (``key``), record
-by record.
+one JSON array. Records whose keys and values do not pair up one to one (a nested key of
+several parts, an item without ``value_json``) are parsed again, together, by the
+``ItemRecord`` view and read item by item; a batch that does not parse, or where an item
+names its key the old way (``key``), record by record with wandb's classes.
 """
 
 from __future__ import annotations
@@ -234,13 +234,15 @@ def _item_rows(payloads: Sequence[bytes], offsets: Sequence[int], errors: Errors
 
 
 def _top_step(keys: list[str], values: list[Any], ends: Iterable[int]) -> int | None:
-    """The highest integer ``_step`` of the rows ending at ``ends``."""
-    find = keys.index
+    """The highest integer ``_step`` of the rows ending at ``ends``: each row's last, as in
+    its dict (searched in the reversed keys: lists have no ``rindex``)."""
+    last = len(keys) - 1
+    find = keys[::-1].index
     top: int | None = None
     start = 0
     for end in ends:
         try:
-            step = values[find(_STEP, start, end)]
+            step = values[last - find(_STEP, last - end + 1, last - start + 1)]
         except ValueError:
             step = None
         if type(step) is int and (top is None or step > top):
