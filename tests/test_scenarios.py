@@ -28,6 +28,7 @@ class PageTags:
 
     def __init__(self, tab) -> None:
         self.value = None
+        self.answers = 0
         self._tab = tab
         self._timer = QTimer()
         self._timer.timeout.connect(self._ask)
@@ -39,6 +40,7 @@ class PageTags:
 
     def _store(self, value) -> None:
         self.value = value
+        self.answers += 1
 
     def stop(self) -> None:
         self._timer.stop()
@@ -76,11 +78,15 @@ async def shows_demo_charts(host, run_id, tabs):
     probe = PageTags(tb)
     try:
         # Cards render as they scroll into view: the first ones, from the demo's own tags.
+        shown = lambda: probe.value and "charts/episodic_return" in probe.value  # noqa: E731
         await until(
-            lambda: probe.value and "charts/episodic_return" in probe.value,
+            lambda: shown() or tb.state != "ready",
             40,
-            f"the demo's charts in the page ({probe.value})",
+            f"the demo's charts in the page (page says {probe.value!r}, answered "
+            f"{probe.answers} times, tab {tb.state}: {tb.title.text()} {tb.detail.text()}, "
+            f"view at {tb.web_view.url().toString()!r})",
         )
+        assert tb.state == "ready", f"{tb.title.text()} {tb.detail.text()}"
         assert set(probe.value) <= DEMO_TAGS
     finally:
         probe.stop()
