@@ -2,9 +2,10 @@
 
 An update replaces the value at its path (and whatever it overlaps: its prefixes and its
 subtree); a remove deletes it. Paths under ``_wandb`` (wandb's own bookkeeping, never shown)
-are not kept. Summary records wait in a queue that is applied in bulk: runs of records
-whose items all have a one-part path are concatenated and parsed once by the
-:class:`FastRecord` view, and their keys and values zipped into the summary in C.
+are not kept. Summary records wait in a queue that is merged in batches, each parsed once:
+a batch whose items all have a one-part path by the ``FastRecord`` view, its keys and
+values zipped into the summary in C; a batch that only updates, some paths of several
+parts, by the ``ItemRecord`` view, item by item; a batch that removes, record by record.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _INTERNAL = "_wandb"
 _BULK = 8192
 """Records parsed at once."""
 _REPEATS = 1024
-"""Distinct repeating records remembered (see :meth:`SummaryState.add_repeating`)."""
+"""Distinct recurring short records remembered (see :meth:`SummaryState.add_short`)."""
 _Path = str | tuple[str, ...]
 """A summary path: a str for a one-part key, a tuple of two or more parts otherwise."""
 _Ops = list[tuple[bool, _Path, str | bytes]]
