@@ -82,9 +82,11 @@ async def shows_demo_charts(host, run_id, tabs):
         await until(
             lambda: shown() or tb.state != "ready",
             40,
-            f"the demo's charts in the page (page says {probe.value!r}, answered "
-            f"{probe.answers} times, tab {tb.state}: {tb.title.text()} {tb.detail.text()}, "
-            f"view at {tb.web_view.url().toString()!r})",
+            lambda: (
+                f"the demo's charts in the page (page says {probe.value!r}, answered "
+                f"{probe.answers} times, tab {tb.state}: {tb.title.text()} {tb.detail.text()}, "
+                f"view at {tb.web_view.url().toString()!r})"
+            ),
         )
         assert tb.state == "ready", f"{tb.title.text()} {tb.detail.text()}"
         assert set(probe.value) <= DEMO_TAGS

@@ -48,8 +48,9 @@ _PAGE_MODULE = "gui_fastpath.qt.tensorboard_page"
 with contextlib.suppress(ImportError):  # early: PyQt6 loads QtWebEngine only before QApplication
     importlib.import_module(_PAGE_MODULE)
 
-RELOAD_BURST_SECONDS = 1.6
-"""After new data, keep reloading this long: one data-server poll (1 s) plus its work."""
+RELOAD_BURST_SECONDS = 2.5
+"""After new data, keep reloading this long: a data-server poll (1 s) plus its work, with
+room for a busy machine."""
 RELOAD_TICK_MS = 250
 
 
@@ -140,6 +141,10 @@ class TensorBoardTab(QWidget):
         if not self.isVisible():
             self._page_stale = True
             return
+        self._reload_burst()
+
+    def _reload_burst(self) -> None:
+        """Reload now and every tick for a while: the data server may index a little later."""
         self._burst_until = time.monotonic() + RELOAD_BURST_SECONDS
         if not self._reload_timer.isActive():
             self.reload_page()
@@ -302,6 +307,7 @@ class TensorBoardTab(QWidget):
         self.state = "ready"
         self._stack.setCurrentWidget(self.web_view)
         self.status.setText(f"TensorBoard · {self._log_dir}")
+        self._reload_burst()  # data that landed while the page loaded
 
     def _reload_tick(self) -> None:
         if time.monotonic() > self._burst_until:
@@ -313,7 +319,7 @@ class TensorBoardTab(QWidget):
         super().showEvent(event)
         if self._page_stale:
             self._page_stale = False
-            self.reload_page()
+            self._reload_burst()
 
     # -- archive --------------------------------------------------------------------------
 
