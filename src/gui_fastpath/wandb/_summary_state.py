@@ -21,8 +21,8 @@ from gui_fastpath.wandb._fast_records import FastRecord, ItemRecord, RawRecord, 
 __all__ = ["SummaryState"]
 
 _INTERNAL = "_wandb"
-_BULK = 8192
-"""Records parsed at once."""
+_BULK = 2048
+"""Records parsed at once (see ``_history_records._BULK``)."""
 _REPEATS = 1024
 """Distinct recurring short records remembered (see :meth:`SummaryState.add_short`)."""
 _Path = str | tuple[str, ...]
