@@ -25,7 +25,13 @@ from gui_fastpath.wandb.credentials import (
 )
 from gui_fastpath.wandb.sync import SyncJob, SyncOptions
 from gui_fastpath.wandb.sync_queue import SyncQueue
-from wandb_support import HangingServer, closed_port, copy_run, write_offline_run
+from wandb_support import (
+    HangingServer,
+    closed_port,
+    copy_run,
+    private_home,
+    write_offline_run,
+)
 
 URL = "http://127.0.0.1:8080"
 KEY = "k" * 40
@@ -213,15 +219,7 @@ async def test_no_key_given_by_any_path_is_written_anywhere(
     tmp_path, tmp_path_factory, monkeypatch, memory_keyring, module_run, caplog, capfd
 ):
     caplog.set_level(logging.DEBUG)
-    home = tmp_path / "home"
-    home.mkdir()
-    for name in list(os.environ):
-        if name.startswith("WANDB_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    private_home(tmp_path, monkeypatch)
     keys = {
         path: f"fake{path}key".ljust(44, "Z")
         for path in ("environment", "netrc", "typed", "keyring")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import stat
 import sys
 import threading
@@ -24,7 +23,14 @@ from gui_fastpath.wandb.sync import (
     retry_due,
 )
 from gui_fastpath.wandb.sync_queue import SyncQueue, backoff_delay, default_queue_path
-from wandb_support import FAKE_WANDB, HangingServer, closed_port, copy_run, write_offline_run
+from wandb_support import (
+    FAKE_WANDB,
+    HangingServer,
+    closed_port,
+    copy_run,
+    private_home,
+    write_offline_run,
+)
 
 KEY = "fakekey0" * 5 + "sync"
 
@@ -39,18 +45,7 @@ def written_run(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def home(tmp_path, monkeypatch) -> Path:
-    """A private HOME and state dir, so wandb's caches and our queue stay in the test."""
-    home = tmp_path / "home"
-    home.mkdir()
-    for name in list(os.environ):
-        if name.startswith("WANDB_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.delenv("GUI_FASTPATH_SYNC_QUEUE", raising=False)
-    return home
+    return private_home(tmp_path, monkeypatch)
 
 
 @pytest.fixture

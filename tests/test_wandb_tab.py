@@ -26,6 +26,7 @@ from wandb_support import (
     FAKE_WANDB,
     LocalPage,
     closed_port,
+    private_home,
     start_live_run,
     write_offline_run,
 )
@@ -46,15 +47,7 @@ def written_run(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def home(tmp_path, monkeypatch) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    for name in list(os.environ):
-        if name.startswith("WANDB_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    home = private_home(tmp_path, monkeypatch)
     monkeypatch.setenv("NETRC", str(home / "no-netrc"))
     return home
 

@@ -1,5 +1,5 @@
 """Test support for the W&B parts: offline runs written by the installed ``wandb`` itself,
-and loopback servers that are down or hang.
+a private home for a test, and loopback servers that are down or hang.
 
 ``wandb.init`` starts a service process, so runs are written by a subprocess: nothing of
 wandb lingers in the test process.
@@ -18,6 +18,7 @@ import textwrap
 import threading
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 
 _WRITER = """
@@ -49,6 +50,25 @@ def wandb_env(home: Path) -> dict[str, str]:
         WANDB_SILENT="true",
     )
     return env
+
+
+def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Make ``tmp_path/home`` this test's HOME, state, config and cache dirs; return it.
+
+    No ``WANDB_*`` variable nor queue override is left, so wandb's caches and files, our
+    sync queue and any credential lookup stay inside the test.
+    """
+    home = tmp_path / "home"
+    home.mkdir()
+    for name in list(os.environ):
+        if name.startswith("WANDB_"):
+            monkeypatch.delenv(name)
+    monkeypatch.delenv("GUI_FASTPATH_SYNC_QUEUE", raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    return home
 
 
 def write_offline_run(
