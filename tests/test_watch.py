@@ -364,6 +364,7 @@ async def test_the_os_watch_is_renewed_after_many_deletions_without_missing_chan
     tmp_path, monkeypatch, caplog
 ):
     monkeypatch.setattr("gui_fastpath.watch.watcher.RENEW_AFTER_DELETIONS", 3)
+    monkeypatch.setattr("gui_fastpath.watch.watcher.RENEW_DELETIONS_PER_RUN", 1)
     created: list[str] = []
     root_watch = RunsWatcher._root_watch
 

@@ -45,7 +45,10 @@ POLL_BUDGET_SHARE = 0.2
 FALLBACK_POLL_MS = 1_000
 """Poll interval used when native watching fails (e.g. the inotify watch limit)."""
 RENEW_AFTER_DELETIONS = 10_000
-"""Deletions seen before the OS watch is renewed, to shed notify's per-deleted-dir memory."""
+RENEW_DELETIONS_PER_RUN = 10
+"""The OS watch is renewed after this many deletions (at least, and this many per known run)
+to shed the ~100 bytes notify keeps per deleted directory; a renewal briefly holds two
+watches, so scaling with the root keeps what is shed above what a renewal costs."""
 _PAUSE_SLICE_S = 0.05
 """The polling mode notices ``stop()`` and the stop event at least this often."""
 
@@ -218,7 +221,9 @@ class RunsWatcher:
                 if _identity(self.root) != identity or (Change.deleted, real_root) in changes:
                     return  # the root was deleted, moved or replaced: our OS watch is stale
                 deletions += sum(change == Change.deleted for change, _ in changes)
-                if deletions >= RENEW_AFTER_DELETIONS:
+                if deletions >= max(
+                    RENEW_AFTER_DELETIONS, RENEW_DELETIONS_PER_RUN * len(self._known)
+                ):
                     watch, missed = await self._renewed(watch, real_root, deletions)
                     changes |= missed
                     deletions = 0
@@ -248,7 +253,7 @@ class RunsWatcher:
     ) -> tuple[_Awatch, set[FileChange]]:
         """A new OS watch of the root, armed before the old one closes, and what the old saw.
 
-        notify 8.0 (inside watchfiles) keeps ~200 bytes for every watched directory that is
+        notify 8.0 (inside watchfiles) keeps ~100 bytes for every watched directory that is
         deleted; a new watch starts from nothing. The old watch's second ``next()`` began
         after the new watch was armed, so between them no change is missed.
         """
