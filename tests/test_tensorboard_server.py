@@ -17,10 +17,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from tensorboard.compat.proto.event_pb2 import Event
-from tensorboard.compat.proto.summary_pb2 import Summary
-from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
+from _tensorboard_support import managed_processes, write_scalars
 from gui_fastpath.tensorboard import (
     ServerEvent,
     ServerOptions,
@@ -30,17 +28,6 @@ from gui_fastpath.tensorboard import (
 from gui_fastpath.tensorboard._process import ChildProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
-
-TAGS = ("train/loss", "train/return")
-
-
-def write_scalars(log_dir: Path, steps: range, tags: tuple[str, ...] = TAGS) -> None:
-    """Event files written by TensorBoard's own writer."""
-    writer = EventFileWriter(str(log_dir))
-    for step in steps:
-        values = [Summary.Value(tag=tag, simple_value=step * 0.5) for tag in tags]
-        writer.add_event(Event(wall_time=time.time(), step=step, summary=Summary(value=values)))
-    writer.close()
 
 
 def get_json(url: str) -> object:
@@ -62,21 +49,6 @@ def wait_until(condition, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.02)
-
-
-def managed_pids() -> list[psutil.Process]:
-    """Our TensorBoard and data-server processes (children of this test process)."""
-    found = []
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            cmd = " ".join(proc.cmdline())
-            if proc.status() != psutil.STATUS_ZOMBIE and (
-                "_launch.py" in cmd or "tensorboard_data_server" in cmd
-            ):
-                found.append(proc)
-        except psutil.Error:
-            continue
-    return found
 
 
 def scalar_steps(url: str, run: str, tag: str) -> list[int]:
@@ -121,7 +93,7 @@ def test_serves_only_under_the_secret(pool, log_dir):
 def test_secret_is_neither_in_the_process_list_nor_on_disk(pool, log_dir):
     lease = pool().acquire(log_dir)
     secret = lease.url.rstrip("/").rsplit("/", 1)[1]
-    procs = managed_pids()
+    procs = managed_processes()
     assert len(procs) == 2  # the web front end and our data server
     for proc in procs:
         assert secret not in " ".join(proc.cmdline())
@@ -140,7 +112,7 @@ def test_a_tensorboard_that_dies_at_start_is_reported_with_its_stderr(pool, log_
     assert time.monotonic() - started < 20  # the exit is noticed, not the 60 s timeout
     assert str(caught.value).startswith(f"TensorBoard for {log_dir} exited during start-up")
     assert "no_such_flag" in caught.value.stderr
-    wait_until(lambda: not managed_pids(), 5, "the failed start to leave nothing behind")
+    wait_until(lambda: not managed_processes(), 5, "the failed start to leave nothing behind")
 
 
 def test_one_server_per_log_dir_stopped_with_its_last_viewer(pool, log_dir, tmp_path):
@@ -157,7 +129,7 @@ def test_one_server_per_log_dir_stopped_with_its_last_viewer(pool, log_dir, tmp_
     assert status_of(second.url + "data/runs") == 200
     second.release()
     other.release()
-    wait_until(lambda: not managed_pids(), 10, "every process to stop")
+    wait_until(lambda: not managed_processes(), 10, "every process to stop")
 
 
 def test_prewarm_indexes_before_the_tab_opens_and_a_spare_serves_it(pool, log_dir):
@@ -171,10 +143,10 @@ def test_prewarm_indexes_before_the_tab_opens_and_a_spare_serves_it(pool, log_di
     assert spare.url == lease.url  # the pre-imported process took the job
     assert scalar_steps(lease.url, ".", "train/return") == [0, 1, 2, 3, 4]
     lease.release()
-    wait_until(lambda: len(managed_pids()) == 2, 10, "only the index and a spare to remain")
+    wait_until(lambda: len(managed_processes()) == 2, 10, "only the index and a spare to remain")
     index.release()
     eager.shutdown()
-    assert not managed_pids()
+    assert not managed_processes()
 
 
 def test_restart_keeps_the_index_and_tells_every_viewer(pool, log_dir):
@@ -197,7 +169,7 @@ def test_an_unexpected_exit_is_reported_to_viewers(pool, log_dir):
     lease = pool().acquire(log_dir)
     events: list[ServerEvent] = []
     lease.subscribe(events.append)
-    front_end = next(p for p in managed_pids() if "_launch.py" in " ".join(p.cmdline()))
+    front_end = next(p for p in managed_processes() if "_launch.py" in " ".join(p.cmdline()))
     front_end.kill()
     wait_until(lambda: events, 10, "the exit event")
     assert events[0].kind == "exited"

@@ -7,17 +7,14 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import attrs
 import psutil
 import pytest
 from qtpy.QtCore import QCoreApplication, QEvent, QTimer
-from tensorboard.compat.proto.event_pb2 import Event
-from tensorboard.compat.proto.summary_pb2 import Summary
-from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
+from _tensorboard_support import TAGS, managed_processes, write_scalars
 from gui_fastpath.manifest import ArtifactManifest, TensorBoardArtifacts, scan_run
 from gui_fastpath.qt import tensorboard_tab
 from gui_fastpath.qt.tensorboard_scripts import SHOWN_SCALAR_TAGS, SHOWN_STEPS
@@ -26,31 +23,7 @@ from gui_fastpath.tensorboard import ServerOptions, TensorBoardPool
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
-TAGS = ("train/loss", "train/return")
 READY_MS = 45_000
-
-
-def write_scalars(log_dir: Path, steps: range) -> None:
-    """Event files written by TensorBoard's own writer."""
-    writer = EventFileWriter(str(log_dir))
-    for step in steps:
-        values = [Summary.Value(tag=tag, simple_value=step * 0.5) for tag in TAGS]
-        writer.add_event(Event(wall_time=time.time(), step=step, summary=Summary(value=values)))
-    writer.close()
-
-
-def managed_processes() -> list[psutil.Process]:
-    found = []
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            cmd = " ".join(proc.cmdline())
-            if proc.status() != psutil.STATUS_ZOMBIE and (
-                "_launch.py" in cmd or "tensorboard_data_server" in cmd
-            ):
-                found.append(proc)
-        except psutil.Error:
-            continue
-    return found
 
 
 class PageProbe:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from qtpy.QtCore import QUrl
-from tensorboard.compat.proto.event_pb2 import Event
-from tensorboard.compat.proto.summary_pb2 import Summary
-from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
+from _tensorboard_support import write_scalars
 from gui_fastpath.manifest import scan_run
 from gui_fastpath.qt.tensorboard_tab import TensorBoardTab
 from gui_fastpath.tensorboard import ServerOptions, TensorBoardPool
@@ -19,13 +15,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 def test_a_crashed_page_is_reloaded(qtbot, tmp_path, caplog):
     run = tmp_path / "01RUN"
-    writer = EventFileWriter(str(run / "tensorboard"))
-    writer.add_event(
-        Event(wall_time=time.time(), step=1, summary=Summary(value=[
-            Summary.Value(tag="loss", simple_value=1.0)
-        ]))
-    )  # fmt: skip
-    writer.close()
+    write_scalars(run / "tensorboard", range(1, 2), tags=("loss",))
     pool = TensorBoardPool(ServerOptions(index_mode="off", keep_spare=False))
     tab = TensorBoardTab(run, scan_run(run), pool=pool)
     qtbot.addWidget(tab)
