@@ -2,12 +2,10 @@
 
 The examples run in a shell whose working directory holds ``var/trainer/runs``: a copy of
 the maintenance test root (real runs by the demo worker under ``gui-fastpath launch``,
-some aged 40 days) plus ``live``, a run still training under its supervisor. Each
-``$ `` line is one command; the lines after it are its output (stdout and stderr). A
-``... `` in a line matches anything, a line ``...`` any number of lines; sizes such as
-``13.4 KB`` match any size (the demo's logs hold timings, so sizes vary by a few bytes)
-and runs of spaces match any run of spaces (table columns). ``# exit status N`` at the end
-of a command gives its expected exit status (else 0).
+some aged 40 days) plus ``live``, a run still training under its supervisor. The blocks
+follow the convention of ``_doc_blocks``; here, besides, sizes such as ``13.4 KB`` match
+any size (the demo's logs hold timings, so sizes vary by a few bytes) and runs of spaces
+match any run of spaces (table columns).
 """
 
 from __future__ import annotations
@@ -19,65 +17,20 @@ import sys
 import time
 from pathlib import Path
 
-import attrs
 import pytest
 
+from _doc_blocks import console_examples, run_console_step
 from _maintenance_support import copy_root, launch_command, stop_live_run, template_root
 from gui_fastpath.manifest import ManifestError, read_manifest
 
 pytestmark = pytest.mark.timeout(120)
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "operators.md"
-_BLOCK = re.compile(r"^```console\n(.*?)^```$", re.S | re.M)
-_STATUS = re.compile(r"\s+# exit status (\d+)$")
 _SIZE = re.compile(r"\b\d+(?:\.\d+)? (?:B|KB|MB|GB|TB)\b")
-
-
-@attrs.frozen
-class Example:
-    command: str
-    expected: tuple[str, ...]
-    status: int
-
-
-def examples(text: str) -> list[Example]:
-    """The doc's console examples in order."""
-    found: list[Example] = []
-    for block in _BLOCK.findall(text):
-        command: str | None = None
-        output: list[str] = []
-        for line in block.splitlines():
-            if line.startswith("$ "):
-                if command is not None:
-                    found.append(_example(command, output))
-                command, output = line[2:], []
-            else:
-                output.append(line)
-        if command is not None:
-            found.append(_example(command, output))
-    return found
-
-
-def _example(command: str, output: list[str]) -> Example:
-    match = _STATUS.search(command)
-    status = int(match.group(1)) if match else 0
-    return Example(command, tuple(output), status)
 
 
 def _normal(line: str) -> str:
     return " ".join(_SIZE.sub("<size>", line).split())
-
-
-def matches(expected: tuple[str, ...], actual: str) -> bool:
-    """Whether the output matches the doc's lines (see the module docstring)."""
-    pattern = ""
-    for line in expected:
-        if line.strip() == "...":
-            pattern += r"(?:[^\n]*\n)*?"
-        else:
-            pattern += re.escape(_normal(line)).replace(r"\.\.\.", "[^\n]*") + r"\n"
-    text = "".join(_normal(line) + "\n" for line in actual.splitlines())
-    return re.fullmatch(pattern, text) is not None
 
 
 def _start_live(root: Path) -> subprocess.Popen[str]:
@@ -113,7 +66,7 @@ def _settled(run_dir: Path) -> bool:
 def test_the_doc_has_examples_for_every_command():
     commands = {
         e.command.split()[1]
-        for e in examples(DOC.read_text())
+        for e in console_examples(DOC.read_text())
         if e.command.startswith("gui-fastpath")
     }
     assert {"du", "prune", "compress", "archive"} <= commands
@@ -130,20 +83,7 @@ def test_every_console_example_runs_as_shown(tmp_path, tmp_path_factory):
     }
     live = _start_live(root)
     try:
-        for example in examples(DOC.read_text()):
-            done = subprocess.run(
-                example.command,
-                shell=True,
-                cwd=tmp_path,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=60,
-                executable="/bin/bash",
-            )
-            shown = f"$ {example.command}\n{done.stdout}"
-            assert done.returncode == example.status, shown
-            assert matches(example.expected, done.stdout), shown
+        for example in console_examples(DOC.read_text()):
+            run_console_step(example, cwd=tmp_path, env=env, timeout=60, normal=_normal)
     finally:
         stop_live_run(live)

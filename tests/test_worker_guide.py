@@ -10,8 +10,8 @@ Code blocks of the guide (the convention is also stated at the top of the guide)
 - `` ```python `` blocks run in document order, in one namespace, with the working
   directory a scratch directory in which the example package is installed;
 - `` ```console `` blocks: each ``$ `` line is a bash command run there (it must exit 0);
-  the lines under it are its expected stdout and stderr, where ``...`` inside a line
-  matches any text and a line holding only ``...`` matches any number of lines;
+  the lines under it are its expected stdout and stderr, as ``_doc_blocks`` matches them
+  (``...`` inside a line matches any text, a line holding only ``...`` any number of lines);
 - a block under ``<!-- excerpt: PATH -->`` must appear verbatim in that file;
 - a `` ```json `` block needs ``<!-- validate: KIND -->``: a hint file name (checked against
   the schema ``gui-fastpath schema`` prints), ``stdout`` (lifecycle messages, one a line),
@@ -38,6 +38,7 @@ import attrs
 import jsonschema
 import pytest
 
+from _doc_blocks import console_steps, run_console_step
 from gui_fastpath.cli import main as cli_main
 from gui_fastpath.lifecycle import RunLifecycleEvent, RunState, protocol, read_lifecycle
 from gui_fastpath.lifecycle.protocol import parse_protocol_line, parse_sidecar, sample_from_payload
@@ -454,34 +455,6 @@ def test_tables_match_the_code(tmp_path):
     assert events == protocol.PROTOCOL_EVENTS
 
 
-def _line_pattern(expected: str) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in expected.split("...")))
-
-
-def _lines_match(expected: list[str], actual: list[str]) -> bool:
-    if not expected:
-        return not actual
-    head, rest = expected[0], expected[1:]
-    if head == "...":
-        return any(_lines_match(rest, actual[i:]) for i in range(len(actual) + 1))
-    return (
-        bool(actual)
-        and _line_pattern(head).fullmatch(actual[0]) is not None
-        and _lines_match(rest, actual[1:])
-    )
-
-
-def _console_steps(body: str) -> list[tuple[str, list[str]]]:
-    steps: list[tuple[str, list[str]]] = []
-    for line in body.splitlines():
-        if line.startswith("$ "):
-            steps.append((line[2:], []))
-        else:
-            assert steps, f"console output before any command: {line!r}"
-            steps[-1][1].append(line)
-    return steps
-
-
 @pytest.mark.timeout(60)
 def test_runnable_examples(worker_env, tmp_path, monkeypatch):
     workspace = tmp_path / "workspace"
@@ -502,21 +475,9 @@ def test_runnable_examples(worker_env, tmp_path, monkeypatch):
         if block["lang"] == "python":
             exec(compile(block["body"], f"{GUIDE}:python#{ran['python']}", "exec"), namespace)
             continue
-        for command, expected in _console_steps(block["body"]):
-            done = subprocess.run(
-                ["bash", "-c", command],
-                cwd=workspace,
-                env=dict(os.environ),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=50,
-            )
-            assert done.returncode == 0, f"$ {command}\n{done.stdout}"
-            actual = done.stdout.splitlines()
-            assert _lines_match(expected, actual), (
-                f"$ {command}\nexpected:\n" + "\n".join(expected) + "\ngot:\n" + done.stdout
-            )
+        for step in console_steps(block["body"]):
+            assert step.status == 0, step  # the guide's commands all succeed
+            run_console_step(step, cwd=workspace, env=os.environ, timeout=50)
     assert ran == {"python": 3, "console": 3}
 
 
@@ -555,6 +516,11 @@ def _trouble_run(root: Path, name: str, hint) -> Path:
         (run / "checkpoints").mkdir()
         (run / "checkpoints" / "best.npz").symlink_to(root / "shared.npz")
     return run
+
+
+def _line_pattern(expected: str) -> re.Pattern[str]:
+    """``expected`` as a pattern in which ``...`` matches any text."""
+    return re.compile(".*".join(re.escape(part) for part in expected.split("...")))
 
 
 def test_troubleshooting_table_names_the_real_warnings(tmp_path):
