@@ -30,6 +30,7 @@ from gui_fastpath.maintenance.result import Action, MaintenanceResult
 from gui_fastpath.maintenance.run_state import RunStatus
 from gui_fastpath.maintenance.safety import RunDir, checked_target
 from gui_fastpath.manifest import scan_run
+from gui_fastpath.manifest.store import fsync_dir
 
 __all__ = ["MIN_LOG_BYTES", "compress_logs", "gzip_log"]
 
@@ -138,9 +139,9 @@ def gzip_log(path: Path, *, level: int = 6) -> int:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     os.unlink(path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return os.lstat(final).st_size
 
 
@@ -178,16 +179,3 @@ def _move_no_clobber(temp: str, final: Path) -> None:
         os.replace(temp, final)
         return
     os.unlink(temp)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -25,6 +25,7 @@ __all__ = [
     "MAX_MANIFEST_BYTES",
     "ManifestUpdate",
     "dumps_manifest",
+    "fsync_dir",
     "read_manifest",
     "update_manifest",
     "write_manifest",
@@ -160,10 +161,11 @@ def _atomic_write(directory: str, path: str, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
 
 
-def _fsync_dir(directory: str) -> None:
+def fsync_dir(directory: str | os.PathLike[str]) -> None:
+    """Make a rename or unlink in ``directory`` durable (where the platform allows it)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:  # not possible on every platform; the rename is still atomic
