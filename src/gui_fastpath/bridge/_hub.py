@@ -85,6 +85,20 @@ class _Queue:
             return None
         return None if entry is _WAKE else entry
 
+    async def take(
+        self, pending: deque[_Entry], cursor: Callable[[], object], timeout: float | None
+    ) -> _Entry | None:
+        """``pending``'s first entry, else the next queued one (None on timeout).
+
+        Raises :class:`SubscriberDroppedError` (resume at ``cursor()``) once this queue
+        overflowed and is drained.
+        """
+        if pending:
+            return pending.popleft()
+        if self.dropped and self.items.empty():
+            raise SubscriberDroppedError(str(cursor()), self.size)
+        return await self.get(timeout)
+
     def interrupt(self) -> None:
         """From now on, an empty queue answers None instead of waiting (wakes a waiter)."""
         self.interrupted = True
@@ -309,15 +323,9 @@ class RunSubscription:
         if self._disk_before:
             await self._load_history()
         while True:
-            if self._pending:
-                entry = self._pending.popleft()
-            elif self._queue.dropped and self._queue.items.empty():
-                raise SubscriberDroppedError(str(self.cursor), self._queue.size)
-            else:
-                got = await self._queue.get(timeout)
-                if got is None:
-                    return None
-                entry = got
+            entry = await self._queue.take(self._pending, lambda: self.cursor, timeout)
+            if entry is None:
+                return None
             if entry.kind == "lifecycle":
                 if entry.seq <= self._lifecycle:
                     continue
@@ -381,15 +389,9 @@ class GlobalSubscription:
     async def next(self, timeout: float | None = None) -> tuple[BridgeEvent, str] | None:
         """Like :meth:`RunSubscription.next`."""
         while True:
-            if self._pending:
-                entry = self._pending.popleft()
-            elif self._queue.dropped and self._queue.items.empty():
-                raise SubscriberDroppedError(str(self.cursor), self._queue.size)
-            else:
-                got = await self._queue.get(timeout)
-                if got is None:
-                    return None
-                entry = got
+            entry = await self._queue.take(self._pending, lambda: self.cursor, timeout)
+            if entry is None:
+                return None
             if entry.kind != "runs":
                 if entry.seq <= self._counter:
                     continue
