@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import attrs
 
@@ -42,15 +42,7 @@ Category = Literal[
     "logs",
     "other",
 ]
-CATEGORIES: tuple[Category, ...] = (
-    "tensorboard",
-    "archived_events",
-    "wandb_offline",
-    "wandb_synced",
-    "checkpoints",
-    "logs",
-    "other",
-)
+CATEGORIES: tuple[Category, ...] = get_args(Category)
 CATEGORY_LABELS: Mapping[Category, str] = {
     "tensorboard": "tensorboard events",
     "archived_events": "archived events",
