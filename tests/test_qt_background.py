@@ -14,7 +14,7 @@ pytestmark = pytest.mark.timeout(20)
 
 @pytest.fixture
 def tasks(qtbot):
-    tasks = BackgroundTasks(threads=1, name="unit")
+    tasks = BackgroundTasks(name="unit")
     yield tasks
     tasks.close(wait=True)
 

@@ -22,19 +22,18 @@ _log = logging.getLogger(__name__)
 
 
 class BackgroundTasks(QObject):
-    """A small thread pool whose results arrive on the thread that created it.
+    """One worker thread, running tasks in the order given; results arrive on the thread
+    that created it.
 
     Callbacks never run after :meth:`close`, so a closed tab is never touched again.
     """
 
     _delivered = Signal(object)
 
-    def __init__(
-        self, parent: QObject | None = None, *, threads: int = 2, name: str = "background"
-    ) -> None:
+    def __init__(self, parent: QObject | None = None, *, name: str) -> None:
         super().__init__(parent)
         self._name = name
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._closed = threading.Event()
         self._delivered.connect(self._deliver)
 

@@ -91,7 +91,7 @@ class TensorBoardTab(QWidget):
         self._closed = False
         self._page_stale = False
         self._burst_until = 0.0
-        self._tasks = BackgroundTasks(self, threads=1, name="tensorboard")
+        self._tasks = BackgroundTasks(self, name="tensorboard")
         self._server_event.connect(self._on_server_event)
         self._reload_timer = QTimer(self)
         self._reload_timer.setInterval(RELOAD_TICK_MS)

@@ -67,8 +67,8 @@ class SyncPanel(QWidget):
         self.dialog: CredentialDialog | None = None
         self._job: SyncJob | None = None
         self._future: Future[Any] | None = None
-        self._tasks = BackgroundTasks(self, threads=1, name="wandb-sync")
-        self._lookups = BackgroundTasks(self, threads=1, name="wandb-credentials")
+        self._tasks = BackgroundTasks(self, name="wandb-sync")
+        self._lookups = BackgroundTasks(self, name="wandb-credentials")
         self.sync_button = QPushButton("Sync to W&B")
         self.sync_button.setToolTip("Upload this offline run with wandb sync")
         self.sync_button.clicked.connect(self.request_sync)

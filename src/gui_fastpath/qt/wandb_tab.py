@@ -173,8 +173,8 @@ class WandbTab(QWidget):
         self._dialog: CredentialDialog | None = None
         self._read_problems: list[str] = []
         self._online_problem = ""
-        self._tasks = BackgroundTasks(self, threads=1, name="wandb-read")
-        self._online_tasks = BackgroundTasks(self, threads=1, name="wandb-online")
+        self._tasks = BackgroundTasks(self, name="wandb-read")
+        self._online_tasks = BackgroundTasks(self, name="wandb-online")
         self._build(queue, sync_options, retry_interval_ms)
         self._poll_timer = QTimer(self)
         self._poll_timer.setSingleShot(True)
