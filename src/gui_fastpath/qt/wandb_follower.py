@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import logging
 import pickle
 import signal
 import subprocess
@@ -29,7 +28,6 @@ from gui_fastpath.qt.wandb_series import HistorySeries, Series, flatten
 
 __all__ = ["FollowError", "FollowUpdate", "FollowerProcess", "RunView"]
 
-_log = logging.getLogger(__name__)
 _STOP_WAIT_S = 2.0
 _PR_SET_PDEATHSIG = 1
 
@@ -153,7 +151,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 
 class FollowerProcess:
     """The parent's handle on one reading child. Call from one worker thread at a time;
-    :meth:`close` may be called from any thread and ends a pending call with an error."""
+    :meth:`kill` may be called from any thread and ends a pending call with an error."""
 
     def __init__(self, wandb_file: Path) -> None:
         self.path = Path(wandb_file)
@@ -182,32 +180,30 @@ class FollowerProcess:
         """``name`` decimated within the visible steps, for a zoomed chart."""
         return self._call(("detail", name, x_min, x_max))  # type: ignore[no-any-return]
 
-    def close(self) -> None:
-        """End the child: close its input, wait briefly, then kill it."""
+    def kill(self) -> None:
+        """End the child at once (a pending call fails); idempotent.
+
+        Only the signal is sent here: the child is reaped and its pipes closed on a thread
+        of its own, so a tab's cleanup never waits on it (a read stuck on a network file
+        system can keep even a killed process alive for a while).
+        """
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+        with contextlib.suppress(ProcessLookupError):
+            self._proc.kill()
+        threading.Thread(
+            target=self._reap, name=f"wandb-reader-reap-{self.pid}", daemon=True
+        ).start()
+
+    def _reap(self) -> None:
         proc = self._proc
-        with contextlib.suppress(OSError):
-            assert proc.stdin is not None
-            proc.stdin.close()
-        try:
-            proc.wait(_STOP_WAIT_S)
-        except subprocess.TimeoutExpired:
-            _log.warning("reader process %s did not stop; killing it", proc.pid)
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, self._stderr):
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout, self._stderr):
             with contextlib.suppress(OSError):
                 assert stream is not None
                 stream.close()
-
-    def kill(self) -> None:
-        """End the child at once (a pending call fails); for the tab's cleanup."""
-        with contextlib.suppress(ProcessLookupError):
-            self._proc.kill()
-        self.close()
 
     def _call(self, request: tuple[Any, ...]) -> Any:
         proc = self._proc
