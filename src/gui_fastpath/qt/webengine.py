@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +46,17 @@ def _load_webengine_early() -> None:
             import qtpy.QtWebEngineWidgets  # noqa: F401
 
 
-def warm_up_webengine() -> bool:
-    """Start Chromium's browser context now (create and drop one page).
+def warm_up_webengine(parent: Any) -> Any:
+    """Start Chromium's browser context now, with one idle page owned by ``parent``.
 
     The first web page of a process costs a few hundred milliseconds on the GUI thread;
-    a host calls this at start-up so the first TensorBoard tab does not pay it mid-run.
-    Returns False when QtWebEngine is not available.
+    a host calls this at start-up (``parent``: its main window) so the first TensorBoard
+    tab does not pay it mid-run. The page lives as long as ``parent``: Chromium finishes
+    setting a new page up on its own threads, so one must not be deleted at once.
+    Returns the page (``None`` without QtWebEngine); drop it before the application ends.
     """
     try:
         from qtpy.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
     except ImportError:
-        return False
-    page = QWebEnginePage(QWebEngineProfile.defaultProfile())
-    del page  # no parent: deleted here, before the profile, as QtWebEngine requires
-    return True
+        return None
+    return QWebEnginePage(QWebEngineProfile.defaultProfile(), parent)

@@ -52,7 +52,7 @@ class ReferenceHost(QObject):
         self.window.trainRequested.connect(self._ask_for_run)
         for presenter in {id(p): p for p in self.install.presenters.values()}.values():
             _ = presenter.factories  # import the tab plugins now, not when a run opens
-        warm_up_webengine()
+        self._warm_page = warm_up_webengine(self.window)
         # Everything loaded so far lives as long as the app: keep it out of the cyclic GC,
         # whose full passes over it would otherwise stall the GUI thread mid-run.
         gc.collect()
@@ -146,6 +146,10 @@ class ReferenceHost(QObject):
         """Close every run's tabs (releasing servers), stop streams and runs."""
         for run_id in self.window.open_runs():
             self.window.remove_dynamic_tabs_for_run(run_id)
+        if self._warm_page is not None:  # before the web profile goes, as QtWebEngine needs
+            page, self._warm_page = self._warm_page, None
+            page.setParent(None)
+            del page
         await self.pump.aclose()
         await self.daemon.shutdown()
 
