@@ -306,6 +306,26 @@ def test_a_queued_run_is_retried_when_due_and_marked_synced(
     assert not panel.sync_button.isEnabled()
 
 
+@pytest.mark.timeout(60)
+def test_a_due_queued_run_without_a_known_key_waits_for_the_user(
+    make_tab, run_dir, qtbot, monkeypatch, home
+):
+    url = f"http://127.0.0.1:{closed_port()}"
+    monkeypatch.setenv("WANDB_BASE_URL", url)
+    folder = next((run_dir / "wandb").glob("offline-run-*"))
+    queue = SyncQueue(home / "queue.json")
+    queue.record_failure(folder, base_url=url, run_id="r", error="down", now=0.0)
+    tab = make_tab(run_dir, scan_run(run_dir), queue=queue, retry_interval_ms=50)
+    panel = tab.sync_panel
+    qtbot.waitUntil(
+        lambda: panel.state.text().endswith("Last error: down Press Sync to give a key."),
+        timeout=20_000,
+    )
+    assert panel.state.text().startswith("Queued since ")
+    assert panel.dialog is None and not panel.running  # nothing asked, nothing started
+    assert panel.sync_button.isEnabled()
+
+
 # ---- online: dashboard, fallback --------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+import attrs
 from qtpy.QtCore import QTimer, Signal
 from qtpy.QtGui import QFont
 from qtpy.QtWidgets import (
@@ -200,46 +201,64 @@ class SyncPanel(QWidget):
         self._refresh_state()
 
     def _retry_if_due(self) -> None:
-        entry = self.queued_entry()
-        if entry is None or self.running or self.dialog is not None or not entry.is_due():
+        folder = self.folder
+        if folder is None or self.running or self.dialog is not None:
             return
-        url = entry.base_url
-        self._lookups.submit(lambda: self.store.find(url), self._retry_with)
+        self._lookups.submit(lambda: self._due_retry(folder), self._retry_with)
 
-    def _retry_with(self, credentials: Credentials | None) -> None:
-        if credentials is None:
-            self.state.setText(self._queued_text() + " Press Sync to give a key.")
+    def _due_retry(self, folder: Path) -> _DueRetry | None:
+        """Worker thread: the folder's queue entry if its retry is due, with a key if known."""
+        entry = self.queue.get(folder)
+        if entry is None or not entry.is_due():
+            return None
+        return _DueRetry(folder, entry, self.store.find(entry.base_url))
+
+    def _retry_with(self, due: _DueRetry | None) -> None:
+        if due is None or due.folder != self.folder:
             return
-        self._start(credentials, automatic=True)
+        if due.credentials is None:
+            self.state.setText(_queued_text(due.entry) + " Press Sync to give a key.")
+            return
+        self._start(due.credentials, automatic=True)
 
     def _append(self, line: str) -> None:
         self.output.appendPlainText(line)
 
-    def _queued_text(self) -> str:
-        entry = self.queued_entry()
-        if entry is None:
-            return ""
-        return (
-            f"Queued since {_clock(entry.queued_at)} after {entry.attempts} failed "
-            f"attempt{'s' * (entry.attempts != 1)}; next retry at {_clock(entry.next_attempt_at)} "
-            f"if the server answers. Last error: {entry.last_error}"
-        )
-
     def _refresh_state(self, result: SyncResult | None = None) -> None:
+        synced = self.folder is not None and is_synced(self.folder)
         if self.folder is None:
             text = "Nothing to sync: no offline W&B run here."
-        elif is_synced(self.folder):
+        elif synced:
             text = result.message if result is not None and result.ok else "Synced."
-        elif queued := self._queued_text():
-            text = queued
+        elif (entry := self.queued_entry()) is not None:
+            text = _queued_text(entry)
         elif result is not None:
             text = result.message
         else:
             text = "Not synced: this run exists only on this computer."
         self.state.setText(text)
-        self._refresh_buttons()
+        self._refresh_buttons(synced)
 
-    def _refresh_buttons(self) -> None:
-        can_sync = self.folder is not None and not is_synced(self.folder)
+    def _refresh_buttons(self, synced: bool | None = None) -> None:
+        if synced is None:
+            synced = self.folder is not None and is_synced(self.folder)
+        can_sync = self.folder is not None and not synced
         self.sync_button.setEnabled(can_sync and not self.running and self.dialog is None)
         self.cancel_button.setEnabled(self.running)
+
+
+@attrs.frozen
+class _DueRetry:
+    """A queued run whose retry is due, and the key found for it without asking."""
+
+    folder: Path
+    entry: QueuedSync
+    credentials: Credentials | None
+
+
+def _queued_text(entry: QueuedSync) -> str:
+    return (
+        f"Queued since {_clock(entry.queued_at)} after {entry.attempts} failed "
+        f"attempt{'s' * (entry.attempts != 1)}; next retry at {_clock(entry.next_attempt_at)} "
+        f"if the server answers. Last error: {entry.last_error}"
+    )
