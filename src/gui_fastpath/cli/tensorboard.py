@@ -48,9 +48,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         manifest = scan_run(args.run_dir)
         log_dir = run_log_dir(args.run_dir, manifest)
-    except RunDirError as exc:
-        return _error(str(exc), EXIT_BAD_RUN_DIR)
-    except TensorBoardError as exc:
+    except (RunDirError, TensorBoardError) as exc:
         return _error(str(exc), EXIT_BAD_RUN_DIR)
     if log_dir is None:
         return _error(no_logs_guidance(manifest.run_id), EXIT_FAILED)
