@@ -187,6 +187,38 @@ def test_without_qtwebengine_a_notice_and_open_in_browser(qtbot, make_tab, run_d
     assert opened == [tab.url]
 
 
+LATE_HOST = textwrap.dedent(
+    """
+    from qtpy.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer, QUrl
+    from qtpy.QtWidgets import QApplication
+
+    app = QApplication(["late-host"])  # before any module of ours, as a host may do
+    from gui_fastpath.qt.tensorboard_tab import web_view_problem
+
+    print(web_view_problem(), flush=True)
+    from gui_fastpath.qt.tensorboard_page import TensorBoardView
+
+    view, loop, finished = TensorBoardView(), QEventLoop(), []
+    view.loadFinished.connect(lambda ok: (finished.append(ok), loop.quit()))
+    QTimer.singleShot(30_000, loop.quit)
+    view.setUrl(QUrl("data:text/html,<title>t</title>page"))
+    loop.exec()
+    print(finished, flush=True)
+    view.release()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    """
+)
+
+
+def test_the_page_embeds_in_a_host_that_made_its_application_first():
+    # PyQt6 loads QtWebEngine late only with OpenGL context sharing, which the tab turns on.
+    done = subprocess.run(
+        [sys.executable, "-c", LATE_HOST], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["None", "[True]"], done.stderr
+
+
 def test_a_log_dir_outside_the_run_is_refused(qtbot, make_tab, tmp_path):
     run = tmp_path / "01HESCAPE"
     run.mkdir()

@@ -35,6 +35,7 @@ from qtpy.QtWidgets import (
 from gui_fastpath.manifest.model import ArtifactManifest
 from gui_fastpath.qt.background import BackgroundTasks
 from gui_fastpath.qt.tensorboard_scripts import RELOAD
+from gui_fastpath.qt.webengine import webengine_problem
 from gui_fastpath.tensorboard.errors import TensorBoardError, TensorBoardStartError
 from gui_fastpath.tensorboard.logdir import no_logs_guidance, run_log_dir
 from gui_fastpath.tensorboard.pool import TensorBoardLease, TensorBoardPool, default_pool
@@ -56,6 +57,9 @@ RELOAD_TICK_MS = 250
 
 def web_view_problem() -> str | None:
     """Why TensorBoard cannot be embedded here (QtWebEngine missing), or None."""
+    problem = webengine_problem()
+    if problem is not None:
+        return problem
     try:
         importlib.import_module(_PAGE_MODULE)
     except ImportError as exc:  # qtpy's QtModuleNotInstalledError is an ImportError

@@ -7,42 +7,18 @@ W&B site is written to disk by us.
 from __future__ import annotations
 
 import contextlib
-import logging
 from typing import Any
 
-from qtpy.QtCore import QCoreApplication, Qt, QUrl
+from qtpy.QtCore import Qt, QUrl
 from qtpy.QtGui import QDesktopServices
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-__all__ = ["Dashboard", "web_engine_problem"]
+from gui_fastpath.qt.webengine import webengine_problem
 
-_log = logging.getLogger(__name__)
-
-
-def _import_web_engine() -> None:
-    from qtpy import QtWebEngineCore, QtWebEngineWidgets  # noqa: F401
-
+__all__ = ["Dashboard"]
 
 with contextlib.suppress(Exception):  # early: PyQt6 loads QtWebEngine only before QApplication
-    _import_web_engine()
-
-
-def web_engine_problem() -> str | None:
-    """Why the dashboard cannot be embedded (QtWebEngine missing), or ``None``."""
-    try:
-        _import_web_engine()
-    except ImportError as exc:
-        if "AA_ShareOpenGLContexts" not in str(exc):
-            return f"QtWebEngine is not available ({type(exc).__name__}: {exc})"
-        # PyQt6 inside a host that created its QApplication first: share GL contexts now.
-        QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
-        try:
-            _import_web_engine()
-        except ImportError as again:
-            return f"QtWebEngine is not available ({type(again).__name__}: {again})"
-    except Exception as exc:  # qtpy raises its own error types for missing modules
-        return f"QtWebEngine is not available ({type(exc).__name__}: {exc})"
-    return None
+    from qtpy import QtWebEngineCore, QtWebEngineWidgets  # noqa: F401
 
 
 class Dashboard(QWidget):
@@ -79,7 +55,7 @@ class Dashboard(QWidget):
         """Load ``url`` in the embedded view; False (and a link instead) without QtWebEngine."""
         self.url = url
         self.open_button.setEnabled(True)
-        problem = web_engine_problem()
+        problem = webengine_problem()
         if problem is not None:
             self.show_link(url, f"{problem}; open the run in your browser instead.")
             return False

@@ -9,7 +9,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FLAGS_VAR", "prepare_webengine"]
+__all__ = ["FLAGS_VAR", "prepare_webengine", "webengine_problem"]
 
 FLAGS_VAR = "QTWEBENGINE_CHROMIUM_FLAGS"
 
@@ -44,6 +44,37 @@ def _load_webengine_early() -> None:
     if QCoreApplication.instance() is None:
         with contextlib.suppress(ImportError):  # absent: the tabs offer "open in browser"
             import qtpy.QtWebEngineWidgets  # noqa: F401
+
+
+def webengine_problem() -> str | None:
+    """Why QtWebEngine cannot be used in this process, or None (it is then imported).
+
+    A PyQt6 host that created its QApplication before loading us gets OpenGL context
+    sharing switched on now: PyQt6 refuses to load QtWebEngine without it.
+    """
+    try:
+        _import_webengine()
+    except ImportError as exc:
+        if "AA_ShareOpenGLContexts" not in str(exc):
+            return _unavailable(exc)
+        from qtpy.QtCore import QCoreApplication, Qt
+
+        QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+        try:
+            _import_webengine()
+        except ImportError as again:
+            return _unavailable(again)
+    except Exception as exc:  # qtpy raises its own error types for missing modules
+        return _unavailable(exc)
+    return None
+
+
+def _import_webengine() -> None:
+    from qtpy import QtWebEngineCore, QtWebEngineWidgets  # noqa: F401
+
+
+def _unavailable(exc: BaseException) -> str:
+    return f"QtWebEngine is not available ({type(exc).__name__}: {exc})"
 
 
 def warm_up_webengine(parent: Any) -> Any:
