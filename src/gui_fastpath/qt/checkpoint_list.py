@@ -6,13 +6,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from qtpy.QtCore import QUrl
+from qtpy.QtCore import Qt, QUrl
 from qtpy.QtGui import QDesktopServices
 from qtpy.QtWidgets import QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from gui_fastpath.manifest.model import Checkpoint
 
 __all__ = ["CheckpointList", "describe_checkpoint"]
+
+_PATH_ROLE = Qt.ItemDataRole.UserRole
 
 
 def describe_checkpoint(checkpoint: Checkpoint) -> str:
@@ -55,16 +57,16 @@ class CheckpointList(QWidget):
         self.list.clear()
         for checkpoint in ordered:
             item = QListWidgetItem(describe_checkpoint(checkpoint))
-            item.setData(256, checkpoint.path)  # Qt.UserRole
+            item.setData(_PATH_ROLE, checkpoint.path)
             self.list.addItem(item)
         if not ordered:
             placeholder = QListWidgetItem("No checkpoints yet.")
-            placeholder.setFlags(placeholder.flags() & ~placeholder.flags())
+            placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
             self.list.addItem(placeholder)
 
     def selected_path(self) -> Path | None:
         item = self.list.currentItem()
-        rel = item.data(256) if item is not None else None
+        rel = item.data(_PATH_ROLE) if item is not None else None
         return self.run_dir / rel if rel else None
 
     def reveal_selected(self) -> bool:
