@@ -77,25 +77,6 @@ def pytest_sessionfinish(session, exitstatus):
     for child in psutil.Process().children(recursive=True):
         with contextlib.suppress(psutil.NoSuchProcess):
             child.kill()
-    _session_status.append(int(exitstatus))
-
-
-_session_status: list[int] = []
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_unconfigure(config):
-    """Leave without the interpreter's final teardown, once pytest has said everything.
-
-    With QtWebEngine loaded, tearing the interpreter down after the last test crashed
-    CI runs that had passed ("none_dealloc: deallocating None ... refcount error in a C
-    extension", during the final garbage collection). That teardown is no behaviour of
-    ours, and the report and exit status are already decided here.
-    """
-    if _session_status and "qtpy" in sys.modules:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(_session_status[-1])
 
 
 _qasync_loops: dict[int, Any] = {}
