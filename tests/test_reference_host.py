@@ -53,6 +53,8 @@ def _run_demo(run_on_qasync, tmp_path, **config_kw):
         run_id = await host.start_run(DEMO_WORKER_ID, demo_train_config(**config_kw))
         tabs = host.window.dynamic_tabs(run_id)
         state.update(run_id=run_id, tabs=tabs)
+        host.window.show()
+        host.window.show_tab(run_id, "Fast Path")  # a log tail follows while it is shown
         status = tabs["Fast Path"].status
         await until(lambda: status.state is not None and status.state.terminal, 60, "the end")
         await until(lambda: tabs["Fast Path"].checkpoints.list.count() >= 1, 10, "checkpoints")

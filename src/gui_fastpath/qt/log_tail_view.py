@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from qtpy.QtCore import QTimer
-from qtpy.QtGui import QFont
+from qtpy.QtGui import QFont, QShowEvent
 from qtpy.QtWidgets import QPlainTextEdit, QTabWidget, QVBoxLayout, QWidget
 
 from gui_fastpath.logs import FileTail
@@ -18,7 +18,11 @@ _READ_BUDGET = 256 * 1024  # bytes per refresh per stream: keeps each tick well 
 
 
 class LogTailView(QWidget):
-    """Two read-only panes that follow the run's log files; never reads a whole file."""
+    """Two read-only panes that follow the run's log files; never reads a whole file.
+
+    A hidden view reads when it is shown or given new files, not on every tick: with many
+    runs open, only the visible one costs the GUI thread anything.
+    """
 
     def __init__(self, run_dir: Path, interval_ms: int = 250, parent: QWidget | None = None):
         super().__init__(parent)
@@ -41,8 +45,17 @@ class LogTailView(QWidget):
         layout.addWidget(self.tabs)
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._follow)
         self._timer.start()
+
+    def _follow(self) -> None:
+        """Timer tick: follow the files only while someone can see them (one read on show)."""
+        if self.isVisible():
+            self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.refresh()
 
     def set_logs(self, logs: Logs) -> None:
         """Follow the files the manifest names (switching files starts a new pane)."""

@@ -53,12 +53,20 @@ class ReferenceHost(QObject):
         for presenter in {id(p): p for p in self.install.presenters.values()}.values():
             _ = presenter.factories  # import the tab plugins now, not when a run opens
         self._warm_page = warm_up_webengine(self.window)
+        self.window.closing.connect(self._drop_warm_page)
         # Everything loaded so far lives as long as the app: keep it out of the cyclic GC,
         # whose full passes over it would otherwise stall the GUI thread mid-run.
         gc.collect()
         gc.freeze()
         for problem in self.install.problems:
             self.window.status_bar.showMessage(str(problem))
+
+    def _drop_warm_page(self) -> None:
+        """Delete the warm-up page now: it must go before the web profile does."""
+        if self._warm_page is not None:
+            page, self._warm_page = self._warm_page, None
+            page.setParent(None)
+            del page
 
     def start(self) -> None:
         self.pump.follow_runs()
@@ -146,10 +154,7 @@ class ReferenceHost(QObject):
         """Close every run's tabs (releasing servers), stop streams and runs."""
         for run_id in self.window.open_runs():
             self.window.remove_dynamic_tabs_for_run(run_id)
-        if self._warm_page is not None:  # before the web profile goes, as QtWebEngine needs
-            page, self._warm_page = self._warm_page, None
-            page.setParent(None)
-            del page
+        self._drop_warm_page()
         await self.pump.aclose()
         await self.daemon.shutdown()
 
