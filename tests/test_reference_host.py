@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+
+import psutil
 import pytest
 
 from _host_support import until
@@ -11,6 +15,7 @@ from gui_fastpath.plugin import WORKERS
 from gui_fastpath.qt.host.app import ReferenceHost
 from gui_fastpath.qt.host.run_bus import Topic
 from gui_fastpath.qt.presenter import FastPathPresenter
+from gui_fastpath.spawn import BACKGROUND_NICE
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -44,6 +49,16 @@ def test_a_broken_worker_plugin_is_reported_not_fatal(qtbot, tmp_path, monkeypat
     assert any("no_such_module_xyz" in str(p) for p in host.install.problems)
 
 
+def _runs_processes(host) -> list[tuple[int, int]]:
+    """(nice, session id) of each supervisor and everything it started."""
+    found = []
+    for proc in host.daemon.processes.values():
+        with contextlib.suppress(psutil.Error):
+            top = psutil.Process(proc.pid)
+            found += [(p.nice(), os.getsid(p.pid)) for p in [top, *top.children(recursive=True)]]
+    return found
+
+
 def _run_demo(run_on_qasync, tmp_path, **config_kw):
     host = ReferenceHost(tmp_path / "runs")
     state: dict = {}
@@ -56,6 +71,8 @@ def _run_demo(run_on_qasync, tmp_path, **config_kw):
         host.window.show()
         host.window.show_tab(run_id, "Fast Path")  # a log tail follows while it is shown
         status = tabs["Fast Path"].status
+        await until(lambda: len(_runs_processes(host)) >= 2, 20, "the supervisor and its worker")
+        state["processes"] = _runs_processes(host)
         await until(lambda: status.state is not None and status.state.terminal, 60, "the end")
         await until(lambda: tabs["Fast Path"].checkpoints.list.count() >= 1, 10, "checkpoints")
         await until(lambda: "run_" in tabs["Fast Path"].logs.text("stdout"), 10, "log tail")
@@ -76,3 +93,6 @@ def test_demo_run_completes_with_lifecycle_checkpoints_and_logs(run_on_qasync, t
     assert [e.topic for e in published] == [Topic.RUN_STARTED, Topic.RUN_COMPLETED]
     assert published[-1].payload["status"] == "completed"
     assert published[-1].run_id == state["run_id"]
+    # The run competes with the GUI only from below, inside the GUI's session.
+    background = max(BACKGROUND_NICE, os.getpriority(os.PRIO_PROCESS, 0))
+    assert set(state["processes"]) == {(background, os.getsid(0))}

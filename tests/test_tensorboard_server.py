@@ -19,6 +19,7 @@ import psutil
 import pytest
 
 from _tensorboard_support import managed_processes, write_scalars
+from gui_fastpath.spawn import BACKGROUND_NICE
 from gui_fastpath.tensorboard import (
     ServerEvent,
     ServerOptions,
@@ -88,6 +89,15 @@ def test_serves_only_under_the_secret(pool, log_dir):
     for path in ("/", "/data/logdir", "/data/runs", "/data/plugin/scalars/tags", "/x" + secret):
         assert status_of(origin + path) == 404, path
     assert status_of(lease.url + "data/runs") == 200
+
+
+def test_tensorboard_runs_below_the_gui_in_its_session(pool, log_dir):
+    lease = pool().acquire(log_dir)
+    wait_until(lambda: len(managed_processes()) == 2, 10, "front end and data server")
+    for proc in managed_processes():
+        assert proc.nice() == max(BACKGROUND_NICE, os.getpriority(os.PRIO_PROCESS, 0))
+        assert os.getsid(proc.pid) == os.getsid(0)
+    lease.release()
 
 
 def test_secret_is_neither_in_the_process_list_nor_on_disk(pool, log_dir):

@@ -1,44 +1,28 @@
 """Start a worker in a process group of its own and stop that whole group.
 
-The worker becomes a session (and group) leader, so one signal reaches everything it
-spawned; on Linux it also dies with its parent (``PR_SET_PDEATHSIG``), so a crashed GUI
-leaves no training job behind.
+The worker leads a process group, so one signal reaches everything it spawned; on Linux it
+also dies with its parent (``PR_SET_PDEATHSIG``), so a crashed GUI leaves no training job
+behind (see :mod:`gui_fastpath.spawn`).
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import subprocess
-import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import psutil
 
+from gui_fastpath.spawn import child_options
+
 __all__ = ["group_members", "signal_group", "spawn_in_new_group"]
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _parent_death_guard() -> Callable[[], None] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before fork, called after
-    parent = os.getpid()
-
-    def guard() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before the guard was armed
-            os._exit(1)
-
-    return guard
 
 
 def spawn_in_new_group(
     argv: Sequence[str], *, env: Mapping[str, str], cwd: str | None
 ) -> subprocess.Popen[bytes]:
-    """Start ``argv`` with piped stdout/stderr, no stdin, in a new session."""
+    """Start ``argv`` with piped stdout/stderr, no stdin, leading a process group."""
     return subprocess.Popen(
         list(argv),
         stdin=subprocess.DEVNULL,
@@ -46,9 +30,7 @@ def spawn_in_new_group(
         stderr=subprocess.PIPE,
         env=dict(env),
         cwd=cwd,
-        start_new_session=True,
-        close_fds=True,
-        preexec_fn=_parent_death_guard(),  # only prctl runs in the child
+        **child_options(nice=None),  # the worker keeps the priority its supervisor has
     )
 
 

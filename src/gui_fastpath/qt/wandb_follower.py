@@ -10,9 +10,7 @@ chart series already decimated, as pickles over a pipe. No Qt here.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import pickle
-import signal
 import subprocess
 import sys
 import tempfile
@@ -25,11 +23,11 @@ from typing import IO, Any
 import attrs
 
 from gui_fastpath.qt.wandb_series import HistorySeries, Series, flatten
+from gui_fastpath.spawn import child_options
 
 __all__ = ["FollowError", "FollowUpdate", "FollowerProcess", "RunView"]
 
 _STOP_WAIT_S = 2.0
-_PR_SET_PDEATHSIG = 1
 
 
 class FollowError(RuntimeError):
@@ -145,10 +143,6 @@ def _serve(path: str, requests: IO[bytes], replies: IO[bytes]) -> None:
         replies.flush()
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
 class FollowerProcess:
     """The parent's handle on one reading child. Call from one worker thread at a time;
     :meth:`kill` may be called from any thread and ends a pending call with an error."""
@@ -157,15 +151,13 @@ class FollowerProcess:
         self.path = Path(wandb_file)
         self._lock = threading.Lock()
         self._closed = False
-        linux = sys.platform.startswith("linux")
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close(); a pipe could fill up)
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "gui_fastpath.qt.wandb_follower", str(self.path)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
-            start_new_session=True,
-            preexec_fn=_die_with_parent if linux else None,
+            **child_options(),
         )
 
     @property

@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import psutil
 
+from gui_fastpath.spawn import child_options
+
 __all__ = ["ChildProcess"]
 
 log = logging.getLogger(__name__)
@@ -62,8 +64,7 @@ class ChildProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env=None if env is None else dict(env),
-            start_new_session=True,
-            close_fds=True,
+            **child_options(die_with_parent=False),  # it stops its own group when we go
         )
         self.pid = self._popen.pid
         threading.Thread(target=self._read_stderr, name=f"{name}-stderr", daemon=True).start()

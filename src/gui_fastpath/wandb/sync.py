@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ from typing import Any, Literal, TypeVar
 import attrs
 import psutil
 
+from gui_fastpath.spawn import child_options
 from gui_fastpath.wandb.credentials import Credentials, CredentialStore, redact, subprocess_env
 from gui_fastpath.wandb.sync_queue import QueuedSync, SyncQueue
 
@@ -54,7 +54,6 @@ SyncOutcome = Literal[
 _QUEUED_OUTCOMES = frozenset({"unreachable", "failed", "timed_out"})
 _TAIL_LINES = 200
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_PR_SET_PDEATHSIG = 1
 _T = TypeVar("_T")
 _active: set[Path] = set()
 _active_lock = threading.Lock()
@@ -232,7 +231,7 @@ class SyncJob:
             stderr=asyncio.subprocess.STDOUT,
             cwd=scratch,
             env=env,
-            **_own_group_kwargs(),
+            **child_options(),
         )
         assert proc.stdout is not None
         reader = asyncio.ensure_future(self._pump(proc.stdout))
@@ -433,21 +432,6 @@ def _last_error(scratch: Path) -> str | None:
                     if isinstance(record, dict) and isinstance(record.get("error"), str):
                         found = record["error"].strip().splitlines()[-1]
     return found
-
-
-def _own_group_kwargs() -> dict[str, Any]:
-    """Start the child in its own process group, killed with us (Linux parent-death signal)."""
-    if os.name == "nt":
-        return {"creationflags": 0x00000200}  # CREATE_NEW_PROCESS_GROUP
-    kwargs: dict[str, Any] = {"start_new_session": True}
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-
-        def _die_with_parent() -> None:
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-        kwargs["preexec_fn"] = _die_with_parent
-    return kwargs
 
 
 async def _stop_group(

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gui_fastpath.spawn import child_options
+
 log = logging.getLogger(__name__)
 
 __all__ = ["LocalDaemon", "new_run_id"]
@@ -78,7 +80,7 @@ class LocalDaemon:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
-            start_new_session=True,
+            **child_options(die_with_parent=False),  # a run outlives a crashed window
         )
         self.processes[run_id] = proc
         log.info("run %s: launched %s (supervisor pid %d)", run_id, command[:3], proc.pid)
