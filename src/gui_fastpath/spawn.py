@@ -5,20 +5,25 @@ own, so one signal reaches everything it spawned, but stays in our session: on L
 autogroup scheduling (``/proc/sys/kernel/sched_autogroup_enabled``) each new session is a
 scheduling group that competes with the GUI as an equal whatever its nice value, and twenty
 runs' worth of such groups starve the GUI thread for seconds. Inside our session a child
-runs at :data:`BACKGROUND_NICE` (or lower, never higher, than we do), so under load the
-GUI thread gets the CPU first; with spare cores the children run at full speed anyway.
+runs at :data:`BACKGROUND_NICE` (:func:`run_below_us`), so under load the GUI thread gets
+the CPU first; with spare cores the children run at full speed anyway.
+
+The priority is lowered by the parent once the child runs, not between fork and exec: the
+parent waits for that exec, and a GUI thread waiting for a low-priority child is the very
+stall this avoids. Without ``die_with_parent`` Python starts the child with ``vfork``,
+which is also what keeps starting one from the GUI thread cheap.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
 import sys
-from collections.abc import Callable
 from typing import Any
 
-__all__ = ["BACKGROUND_NICE", "child_options"]
+__all__ = ["BACKGROUND_NICE", "child_options", "run_below_us"]
 
 BACKGROUND_NICE = 10
 """Nice value of the plugin's child processes (0 is the GUI's, 19 the lowest priority)."""
@@ -26,33 +31,36 @@ BACKGROUND_NICE = 10
 _PR_SET_PDEATHSIG = 1
 
 
-def child_options(
-    *, nice: int | None = BACKGROUND_NICE, die_with_parent: bool = True
-) -> dict[str, Any]:
+def child_options(*, die_with_parent: bool = False) -> dict[str, Any]:
     """Keyword arguments for ``subprocess.Popen`` / ``asyncio.create_subprocess_exec``.
 
-    ``nice``: the child's nice value (``None`` keeps ours); ``die_with_parent``: on Linux
-    the child is SIGKILLed when the thread that started it ends (leave it off for children
-    that must first stop their own group, and start the child from a thread that lives).
+    ``die_with_parent``: on Linux the child is SIGKILLed when the thread that started it
+    ends. It costs a full ``fork`` of this process: use it off the GUI thread, from a
+    thread that lives as long as the child, and only for children without a lifeline of
+    their own (a pipe whose end of file tells them we are gone).
     """
     if os.name == "nt":  # pragma: no cover - no process groups or nice values to set
         return {"creationflags": 0x00000200}  # CREATE_NEW_PROCESS_GROUP
-    target = None if nice is None else max(nice, os.getpriority(os.PRIO_PROCESS, 0))
-    prctl = ctypes.CDLL(None, use_errno=True).prctl if die_with_parent and _linux() else None
-    parent = os.getpid()
+    options: dict[str, Any] = {"process_group": 0, "close_fds": True}
+    if die_with_parent and sys.platform.startswith("linux"):
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before fork
+        parent = os.getpid()
 
-    def in_child() -> None:  # pragma: no cover - runs in the child between fork and exec
-        os.setpgid(0, 0)
-        if target is not None:
-            os.setpriority(os.PRIO_PROCESS, 0, target)
-        if prctl is not None:
+        def guard() -> None:  # pragma: no cover - runs in the child between fork and exec
             prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             if os.getppid() != parent:  # the parent died before the signal was armed
                 os._exit(1)
 
-    preexec: Callable[[], None] = in_child
-    return {"preexec_fn": preexec, "close_fds": True}
+        options["preexec_fn"] = guard
+    return options
 
 
-def _linux() -> bool:
-    return sys.platform.startswith("linux")
+def run_below_us(pid: int, nice: int = BACKGROUND_NICE) -> None:
+    """Lower a child just started to ``nice`` (never above our own priority).
+
+    Call it as soon as the child is started: what it spawns later inherits the value.
+    """
+    if os.name == "nt":  # pragma: no cover
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.setpriority(os.PRIO_PROCESS, pid, max(nice, os.getpriority(os.PRIO_PROCESS, 0)))

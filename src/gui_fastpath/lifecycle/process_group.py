@@ -30,7 +30,7 @@ def spawn_in_new_group(
         stderr=subprocess.PIPE,
         env=dict(env),
         cwd=cwd,
-        **child_options(nice=None),  # the worker keeps the priority its supervisor has
+        **child_options(die_with_parent=True),  # it keeps its supervisor's priority
     )
 
 

@@ -23,7 +23,7 @@ from typing import IO, Any
 import attrs
 
 from gui_fastpath.qt.wandb_series import HistorySeries, Series, flatten
-from gui_fastpath.spawn import child_options
+from gui_fastpath.spawn import child_options, run_below_us
 
 __all__ = ["FollowError", "FollowUpdate", "FollowerProcess", "RunView"]
 
@@ -157,8 +157,9 @@ class FollowerProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
-            **child_options(),
+            **child_options(),  # stdin is its lifeline: it ends at end of file
         )
+        run_below_us(self._proc.pid)
 
     @property
     def pid(self) -> int:

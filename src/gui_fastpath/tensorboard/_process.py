@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import psutil
 
-from gui_fastpath.spawn import child_options
+from gui_fastpath.spawn import child_options, run_below_us
 
 __all__ = ["ChildProcess"]
 
@@ -64,9 +64,10 @@ class ChildProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env=None if env is None else dict(env),
-            **child_options(die_with_parent=False),  # it stops its own group when we go
+            **child_options(),  # stdin is its lifeline: it stops its own group when we go
         )
         self.pid = self._popen.pid
+        run_below_us(self.pid)
         threading.Thread(target=self._read_stderr, name=f"{name}-stderr", daemon=True).start()
 
     @property

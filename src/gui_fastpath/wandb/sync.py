@@ -29,7 +29,7 @@ from typing import Any, Literal, TypeVar
 import attrs
 import psutil
 
-from gui_fastpath.spawn import child_options
+from gui_fastpath.spawn import child_options, run_below_us
 from gui_fastpath.wandb.credentials import Credentials, CredentialStore, redact, subprocess_env
 from gui_fastpath.wandb.sync_queue import QueuedSync, SyncQueue
 
@@ -231,8 +231,9 @@ class SyncJob:
             stderr=asyncio.subprocess.STDOUT,
             cwd=scratch,
             env=env,
-            **child_options(),
+            **child_options(die_with_parent=True),
         )
+        run_below_us(proc.pid)
         assert proc.stdout is not None
         reader = asyncio.ensure_future(self._pump(proc.stdout))
         assert self._cancel_event is not None

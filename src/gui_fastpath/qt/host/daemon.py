@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gui_fastpath.spawn import child_options
+from gui_fastpath.spawn import child_options, run_below_us
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,9 @@ class LocalDaemon:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
-            **child_options(die_with_parent=False),  # a run outlives a crashed window
+            **child_options(),  # a run outlives a crashed window
         )
+        run_below_us(proc.pid)
         self.processes[run_id] = proc
         log.info("run %s: launched %s (supervisor pid %d)", run_id, command[:3], proc.pid)
         return run_id
