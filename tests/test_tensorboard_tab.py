@@ -108,6 +108,27 @@ def test_new_scalars_show_in_the_page_when_the_manifest_grows(qtbot, make_tab, r
     steps.stop()
 
 
+def test_a_hidden_tab_loads_its_page_when_shown_and_freezes_it_when_hidden(
+    qtbot, make_tab, run_dir
+):
+    tab = make_tab(run_dir, scan_run(run_dir))
+    tab.hide()
+    qtbot.waitUntil(lambda: tab.state in ("served", "failed"), timeout=READY_MS)
+    assert tab.state == "served" and tab.web_view is None  # no page, no renderer yet
+    assert tab.open_button.isEnabled()
+    tab.show()
+    wait_ready(qtbot, tab)
+    tab.hide()
+    assert tab.web_view.frozen
+    write_scalars(run_dir / "tensorboard", range(5, 9))
+    tab.set_manifest(scan_run(run_dir))  # while hidden: reloaded when shown
+    tab.show()
+    assert not tab.web_view.frozen
+    steps = PageProbe(tab, SHOWN_STEPS)
+    qtbot.waitUntil(lambda: steps.value == {tag: 8 for tag in TAGS}, timeout=20_000)
+    steps.stop()
+
+
 def test_guidance_without_logs_then_starts_when_logs_appear(qtbot, make_tab, tmp_path):
     run = tmp_path / "01HNOLOGS"
     run.mkdir()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from qtpy.QtCore import QUrl
-from qtpy.QtGui import QDesktopServices
+from qtpy.QtGui import QDesktopServices, QHideEvent, QShowEvent
 from qtpy.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 from qtpy.QtWebEngineWidgets import QWebEngineView
 from qtpy.QtWidgets import QWidget
@@ -39,7 +39,10 @@ class _TensorBoardPage(QWebEnginePage):  # type: ignore[misc]
 
 
 class TensorBoardView(QWebEngineView):  # type: ignore[misc]
-    """A web view whose profile writes nothing to disk (the URL holds the access secret)."""
+    """A web view whose profile writes nothing to disk (the URL holds the access secret).
+
+    While hidden its page is frozen: no script runs and its renderer takes no CPU.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -47,6 +50,24 @@ class TensorBoardView(QWebEngineView):  # type: ignore[misc]
         self._page = _TensorBoardPage(profile, self)
         profile.setParent(self._page)  # so it is deleted after the page, as it must be
         self.setPage(self._page)
+        self.loadFinished.connect(self._freeze_if_hidden)  # hidden while it loaded
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self._page.setLifecycleState(QWebEnginePage.LifecycleState.Active)
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self._freeze_if_hidden()
+
+    def _freeze_if_hidden(self) -> None:
+        if not self._page.isVisible() and not self._page.isLoading():
+            self._page.setLifecycleState(QWebEnginePage.LifecycleState.Frozen)
+
+    @property
+    def frozen(self) -> bool:
+        """True while the page is frozen (the view is hidden)."""
+        return bool(self._page.lifecycleState() == QWebEnginePage.LifecycleState.Frozen)
 
     def evaluate(self, script: str, callback: Callable[[Any], None]) -> None:
         """Run ``script`` (which evaluates to a JSON string); ``callback`` gets it decoded.

@@ -2,10 +2,11 @@
 
 The server starts on a worker thread (:class:`~gui_fastpath.tensorboard.TensorBoardPool`);
 until it serves, the tab says what is happening, and if it fails, shows the error, the
-server's stderr and a Restart button. New event data (``notify_new_data``, or a manifest
-whose event files changed) makes the page reload at once, a few times over the next
-~1.5 s, until the server's next poll of the logs has surely landed. ``cleanup()`` releases
-the server; the last tab on a log directory stops it.
+server's stderr and a Restart button. A hidden tab loads no page (no browser renderer)
+until it is first shown, and a page hidden again is frozen. New event data
+(``notify_new_data``, or a manifest whose event files changed) makes the page reload at
+once, a few times over the next ~1.5 s, until the server's next poll of the logs has
+surely landed. ``cleanup()`` releases the server; the last tab on a log directory stops it.
 """
 
 from __future__ import annotations
@@ -68,7 +69,11 @@ def web_view_problem() -> str | None:
 
 
 class TensorBoardTab(QWidget):
-    """A run's TensorBoard. States: no-logs, starting, loading, ready, failed, no-webengine."""
+    """A run's TensorBoard.
+
+    States: no-logs, starting, served (waiting to be shown), loading, ready, failed,
+    no-webengine.
+    """
 
     _server_event = Signal(object)
 
@@ -90,6 +95,7 @@ class TensorBoardTab(QWidget):
         self._log_dir: Path | None = None
         self._lease: TensorBoardLease | None = None
         self._loaded_url = ""
+        self._waiting_url = ""
         self._lock = threading.Lock()
         self._generation = 0
         self._closed = False
@@ -245,6 +251,15 @@ class TensorBoardTab(QWidget):
             return
         if url == self._loaded_url and self.state == "ready":
             return
+        if not self.isVisible():
+            self._waiting_url = url
+            self._show_message("served", "TensorBoard is serving.", "The page loads when shown.")
+            self._set_actions(running=True)
+            return
+        self._load(url)
+
+    def _load(self, url: str) -> None:
+        self._waiting_url = ""
         self._ensure_view()
         self._loaded_url = url
         self._show_progress("Loading the TensorBoard page…", "TensorBoard is serving.")
@@ -321,7 +336,9 @@ class TensorBoardTab(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if self._page_stale:
+        if self._waiting_url and not self._closed:
+            self._load(self._waiting_url)
+        elif self._page_stale:
             self._page_stale = False
             self._reload_burst()
 
