@@ -87,8 +87,9 @@ async def measure(runs: int, seconds: float, total_steps: int, root: Path) -> tu
         await host.start_run(DEMO_WORKER_ID, config)
     probe.start()
     deadline = time.monotonic() + seconds
-    for run_id in host.window.open_runs():  # visit every run's TensorBoard and W&B tab
-        for title in ("TensorBoard", "W&B", "Fast Path"):
+    # Visit every run's tabs; the last run's TensorBoard stays shown (its page loads, live).
+    for run_id in host.window.open_runs():
+        for title in ("Fast Path", "W&B", "TensorBoard"):
             host.window.show_tab(run_id, title)
             await asyncio.sleep(0.2)
     while time.monotonic() < deadline:
@@ -112,9 +113,9 @@ def main() -> int:
     import qasync
     from qtpy.QtWidgets import QApplication
 
-    from gui_fastpath.qt.webengine import prepare_webengine
+    from gui_fastpath.qt.gui_process import prepare_gui_process
 
-    prepare_webengine()
+    prepare_gui_process()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

@@ -38,9 +38,9 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from gui_fastpath.qt.webengine import prepare_webengine
+from gui_fastpath.qt.gui_process import prepare_gui_process
 
-prepare_webengine()
+prepare_gui_process()
 
 import qasync  # noqa: E402
 from qtpy.QtCore import QUrl  # noqa: E402

@@ -22,9 +22,9 @@ if "--no-sandbox" not in _flags:
     os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{_flags} --no-sandbox".strip()
 
 # As the app does before its QApplication: QtWebEngine must load before one exists.
-from gui_fastpath.qt.webengine import prepare_webengine  # noqa: E402
+from gui_fastpath.qt.gui_process import prepare_gui_process  # noqa: E402
 
-prepare_webengine()
+prepare_gui_process()
 
 _PR_SET_CHILD_SUBREAPER = 36
 if sys.platform.startswith("linux"):

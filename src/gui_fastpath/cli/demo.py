@@ -65,10 +65,10 @@ def run(args: argparse.Namespace) -> int:
     import qasync
     from qtpy.QtWidgets import QApplication
 
+    from gui_fastpath.qt.gui_process import prepare_gui_process
     from gui_fastpath.qt.host.app import run_demo
-    from gui_fastpath.qt.webengine import prepare_webengine
 
-    prepare_webengine()
+    prepare_gui_process()
     app = QApplication.instance() or QApplication(["gui-fastpath demo"])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
