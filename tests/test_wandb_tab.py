@@ -109,6 +109,17 @@ def test_offline_run_shows_scalars_config_metadata_and_charts(make_tab, run_dir,
     assert not tab.pages.isTabEnabled(tab.pages.indexOf(tab.dashboard))
 
 
+def test_a_hidden_tab_reads_but_draws_its_charts_only_when_shown(make_tab, run_dir, qtbot):
+    tab = make_tab(run_dir, scan_run(run_dir))
+    tab.hide()
+    qtbot.waitUntil(lambda: tab.updates >= 1, timeout=15_000)
+    assert tab.scalars.rows()  # the data is read...
+    assert not tab.charts.plots and not tab.charts.settled  # ...but no plot is built hidden
+    tab.show()
+    qtbot.waitUntil(lambda: loaded(tab), timeout=15_000)
+    assert set(tab.charts.charted) == {"loss", "reward", "eval/score"}
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_a_live_run_is_followed_as_it_writes(make_tab, tmp_path, home, qtbot):

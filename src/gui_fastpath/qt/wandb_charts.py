@@ -2,8 +2,9 @@
 
 The series arrive already decimated (see :mod:`gui_fastpath.qt.wandb_series`), so drawing
 costs the same however long the run is. Painting one plot still takes ~10 ms, so plots
-are built and given new data one per event-loop turn, never all in one frame, and rows
-have a fixed height so a new plot never resizes (and repaints) the others. Zooming in asks
+are built and given new data one per event-loop turn, never all in one frame, only while
+the charts are shown, and rows have a fixed height so a new plot never resizes (and
+repaints) the others. Zooming in asks
 for the detail of the visible steps through :attr:`HistoryCharts.detail_wanted`; the tab
 computes it off the GUI thread.
 """
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Mapping
 
 import pyqtgraph as pg
 from qtpy.QtCore import Qt, QTimer, Signal
+from qtpy.QtGui import QShowEvent
 from qtpy.QtWidgets import (
     QLabel,
     QLineEdit,
@@ -189,8 +191,15 @@ class HistoryCharts(QWidget):
         self._pending.append(name)
         self._turn.start()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._pending or self._stale:
+            self._turn.start()
+
     def _next_turn(self) -> None:
         """Build one plot, or refresh one plot's data; come back next turn for the rest."""
+        if not self.isVisible():
+            return  # hidden: resumed when shown
         if self._pending:
             name = self._pending.pop(0)
             plot = _MetricPlot(name, self)

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 from qtpy.QtCore import Qt, QTimer
-from qtpy.QtGui import QFont
+from qtpy.QtGui import QFont, QShowEvent
 from qtpy.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -42,7 +42,8 @@ from gui_fastpath.wandb.sync_queue import SyncQueue
 __all__ = ["RunChoice", "WandbTab", "no_data_message"]
 
 _log = logging.getLogger(__name__)
-_FINISHED_POLL_FACTOR = 5
+_SLOW_POLL_FACTOR = 5
+"""A finished run, or a hidden tab, is read this many times less often."""
 _REACH_TIMEOUT_S = 5.0
 
 
@@ -398,8 +399,13 @@ class WandbTab(QWidget):
         try:
             self._show(update)
         finally:
-            factor = 1 if update.view.exit is None else _FINISHED_POLL_FACTOR
-            self._poll_timer.start(self.poll_ms * factor)
+            slow = update.view.exit is not None or not self.isVisible()
+            self._poll_timer.start(self.poll_ms * (_SLOW_POLL_FACTOR if slow else 1))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._poll_timer.isActive():  # a hidden tab polled slowly: catch up now
+            self._poll_timer.start(0)
 
     def _poll_failed(self, generation: int, error: BaseException) -> None:
         if generation != self._generation:
@@ -408,7 +414,7 @@ class WandbTab(QWidget):
         self._stop_follower()  # a fresh reader starts with the next poll
         self._show_banner([f"Reading failed: {error}. Retrying."])
         _log.warning("W&B tab: %s", error)
-        self._poll_timer.start(self.poll_ms * _FINISHED_POLL_FACTOR)
+        self._poll_timer.start(self.poll_ms * _SLOW_POLL_FACTOR)
 
     def _show(self, update: FollowUpdate) -> None:
         view, changes = update.view, update.changes
