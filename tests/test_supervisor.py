@@ -63,6 +63,14 @@ async def test_successful_worker(tmp_path):
     assert [e.seq for e in sup.events] == [1, 2]
 
 
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no autogroup scheduling")
+async def test_a_helper_in_a_session_of_its_own_runs_at_the_workers_priority(tmp_path):
+    sup = Supervisor(worker("helper_session"), tmp_path / "r", refresh_manifest=None)
+    final = await sup.run()
+    assert final.state is RunState.COMPLETED
+    assert sup.stdout_log.read_text().strip().endswith(" nice 10")
+
+
 async def test_worker_exiting_with_status_3(tmp_path):
     final = await Supervisor(worker("exit_code", "3"), tmp_path / "r", refresh_manifest=None).run()
     assert final.state is RunState.FAILED

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gui_fastpath.lifecycle.events import RunLifecycleEvent, RunState
+from gui_fastpath.lifecycle.helper_sessions import HelperSessions
 from gui_fastpath.lifecycle.journal import LifecycleJournal
 from gui_fastpath.lifecycle.process_group import group_members, signal_group, spawn_in_new_group
 from gui_fastpath.lifecycle.progress import ProgressTracker
@@ -122,6 +123,7 @@ class Supervisor:
         self.events: list[RunLifecycleEvent] = []
         """Every event emitted so far, in order."""
         self.pid: int | None = None
+        self._helpers: HelperSessions | None = None
         self._listeners: list[Callable[[RunLifecycleEvent], None]] = []
         self._queues: list[asyncio.Queue[RunLifecycleEvent]] = []
         self._seq = 0
@@ -202,6 +204,7 @@ class Supervisor:
             reason = exc.strerror or str(exc)
             return self._fail_to_start(exc, f"cannot start {self.command[0]!r}: {reason}")
         self.pid = proc.pid
+        self._helpers = HelperSessions(proc.pid)
         assert proc.stdout is not None and proc.stderr is not None
         out = StreamTee(
             os.dup(proc.stdout.fileno()),
@@ -356,6 +359,8 @@ class Supervisor:
         while True:
             now = time.monotonic()
             self._poll_sidecar()
+            if self._helpers is not None:
+                self._helpers.look_if_due()
             if now >= next_scan:
                 next_scan = now + self._scan_interval_s
                 await self._refresh_artifacts()
