@@ -16,6 +16,7 @@ import attrs
 import pytest
 
 from gui_fastpath.manifest import ArtifactManifest
+from gui_fastpath.spawn import BACKGROUND_NICE
 from gui_fastpath.watch import (
     ManifestChanged,
     RunAppeared,
@@ -23,6 +24,7 @@ from gui_fastpath.watch import (
     RunScanFailed,
     RunsWatcher,
 )
+from gui_fastpath.watch.watcher import NOTIFY_THREAD
 
 pytestmark = pytest.mark.timeout(30)
 WAIT_S = 10.0
@@ -140,6 +142,21 @@ async def test_reports_existing_runs_first_then_a_change_in_one_run(tmp_path, wa
         ManifestChanged("b", tmp_path / "b", ArtifactManifest(run_id="b"), ("files",))
     ]
     assert set(rescan.calls) == {"b"}  # only the run that changed is rescanned
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="Linux thread names")
+async def test_the_inotify_thread_runs_below_the_gui(tmp_path, watch, mode):
+    if mode == "polling":
+        pytest.skip("no inotify thread when polling")
+    await watch(tmp_path)
+    notify = [
+        int(task.name)
+        for task in Path("/proc/self/task").iterdir()
+        if (task / "comm").read_text().startswith(NOTIFY_THREAD)
+    ]
+    assert notify
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert {os.getpriority(os.PRIO_PROCESS, tid) for tid in notify} == {max(BACKGROUND_NICE, ours)}
 
 
 async def test_report_existing_false_skips_the_initial_rescan(tmp_path, watch):

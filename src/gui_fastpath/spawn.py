@@ -21,9 +21,10 @@ import ctypes
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
-__all__ = ["BACKGROUND_NICE", "child_options", "run_below_us"]
+__all__ = ["BACKGROUND_NICE", "child_options", "run_below_us", "run_threads_below_us"]
 
 BACKGROUND_NICE = 10
 """Nice value of the plugin's child processes (0 is the GUI's, 19 the lowest priority)."""
@@ -64,3 +65,25 @@ def run_below_us(pid: int, nice: int = BACKGROUND_NICE) -> None:
         return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.setpriority(os.PRIO_PROCESS, pid, max(nice, os.getpriority(os.PRIO_PROCESS, 0)))
+
+
+def run_threads_below_us(name_prefix: str, nice: int = BACKGROUND_NICE) -> list[int]:
+    """Lower our own native threads whose name starts with ``name_prefix`` (Linux).
+
+    Only for threads that never hold Python's GIL (e.g. watchfiles' ``notify-rs`` inotify
+    loop, busy when many runs write): a low-priority thread holding the GIL would make
+    the GUI thread wait. Returns the thread ids lowered.
+    """
+    lowered: list[int] = []
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        return lowered
+    target = max(nice, os.getpriority(os.PRIO_PROCESS, 0))
+    for task in tasks.iterdir():
+        with contextlib.suppress(OSError, ValueError):
+            if (task / "comm").read_text().startswith(name_prefix):
+                tid = int(task.name)
+                if os.getpriority(os.PRIO_PROCESS, tid) < target:
+                    os.setpriority(os.PRIO_PROCESS, tid, target)
+                    lowered.append(tid)
+    return lowered

@@ -21,6 +21,7 @@ import watchfiles
 from watchfiles import Change
 from watchfiles.main import FileChange
 
+from gui_fastpath.spawn import run_threads_below_us
 from gui_fastpath.watch._polling import RunsPoller, list_runs
 from gui_fastpath.watch.events import (
     ManifestChanged,
@@ -44,6 +45,8 @@ POLL_BUDGET_SHARE = 0.2
 """Share of each poll interval the polling mode may spend walking idle (cold) runs."""
 FALLBACK_POLL_MS = 1_000
 """Poll interval used when native watching fails (e.g. the inotify watch limit)."""
+NOTIFY_THREAD = "notify-rs"
+"""Name of watchfiles' inotify thread: it runs below the GUI (:mod:`gui_fastpath.spawn`)."""
 RENEW_AFTER_DELETIONS = 10_000
 RENEW_DELETIONS_PER_RUN = 10
 """The OS watch is renewed after this many deletions (at least, and this many per known run)
@@ -412,6 +415,7 @@ class _Awatch:
         self._armed = asyncio.Event()
 
         def on_armed() -> None:
+            run_threads_below_us(NOTIFY_THREAD)  # busy when many runs write; holds no GIL
             with contextlib.suppress(RuntimeError):  # the loop closed under us
                 loop.call_soon_threadsafe(self._armed.set)
 
