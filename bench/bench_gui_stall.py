@@ -8,8 +8,9 @@ Opens the reference host (offscreen), starts N demo runs through the Fast Path (
 real supervised worker writing TensorBoard events, an offline W&B run, checkpoints and
 heartbeats) with all their tabs open, visits each run's tabs and leaves the last run's
 TensorBoard shown (its page loads and follows the run), and measures how late a 5 ms GUI
-timer fires: the time the GUI thread was unable to run. The peer is the same window with no runs (idle),
-measured in the same process just before; the ratio shows what the runs add.
+timer fires: the time the GUI thread was unable to run. The peer is the same window with
+no runs (idle), measured in the same process just before; the ratio shows what the runs
+add.
 
     .venv/bin/python bench/bench_gui_stall.py            # 20 runs, 60 s
     .venv/bin/python bench/bench_gui_stall.py --quick    # 2 runs, 10 s
