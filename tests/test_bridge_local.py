@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 
 import pytest
 
@@ -131,6 +132,34 @@ async def test_removed_run_ends_its_stream(source, runs_root):
     with pytest.raises(StopAsyncIteration):
         await anext(events)
     assert await source.list_runs() == []
+
+
+async def test_without_keeping_manifests_it_follows_what_supervisors_write(runs_root):
+    """No rescans of its own (no artifacts.json written); runs come, change and go."""
+
+    async def run_ids() -> set[str]:
+        return {r.run_id for r in await src.list_runs()}
+
+    async with LocalEventSource(runs_root, keep_manifests=False) as src:
+        append_events(runs_root / "run-b", 1)  # a new run, as its supervisor writes it
+        await wait_until(lambda: _has(run_ids(), "run-b"), what="the new run")
+        events = src.subscribe("run-b")
+        write_manifest(runs_root / "run-b", manifest_with("run-b", "a.pt"))
+        kinds = []
+        while "artifacts" not in kinds:
+            kinds.append((await asyncio.wait_for(anext(events), 10)).kind)
+        await events.aclose()
+        assert not (runs_root / "run-a" / "artifacts.json").exists()  # never scanned here
+        shutil.rmtree(runs_root / "run-b")
+        await wait_until(lambda: _lacks(run_ids(), "run-b"), what="the run to go")
+
+
+async def _has(ids, run_id: str) -> bool:
+    return run_id in await ids
+
+
+async def _lacks(ids, run_id: str) -> bool:
+    return run_id not in await ids
 
 
 async def test_all_runs_stream_lists_then_follows(source, runs_root):

@@ -1,11 +1,13 @@
 """The event source for a GUI on the same machine as the runs: no server in between.
 
 Runs come and go as the runs watcher (:mod:`gui_fastpath.watch`) reports, and its rescans
-keep each ``artifacts.json`` current. Lifecycle events come from following each run's
-``lifecycle.jsonl``, woken by a small ``watchfiles.awatch`` of our own tuned for latency (a
-heartbeat reaches subscribers within tens of milliseconds), which also sees manifests
-written by others (the supervisor): an artifacts event is published whenever the manifest's
-content differs from the one last published, whoever wrote it.
+keep each ``artifacts.json`` current (``keep_manifests=False`` leaves that to the runs'
+supervisors, which refresh it every second, and only follows what they write). Lifecycle
+events come from following each run's ``lifecycle.jsonl``, woken by a small
+``watchfiles.awatch`` of our own tuned for latency (a heartbeat reaches subscribers within
+tens of milliseconds), which also sees manifests written by others (the supervisor): an
+artifacts event is published whenever the manifest's content differs from the one last
+published, whoever wrote it.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ _log = logging.getLogger(__name__)
 _FALLBACK_POLL_MS = 1_000
 """Poll interval when file notifications fail (e.g. the inotify watch limit)."""
 _FOLLOWED = (LIFECYCLE_NAME, MANIFEST_NAME)
+_CLOSE_WAIT_S = 2.0
 
 RunEventsFactory = Callable[[Path], AsyncIterable[Any]]
 """``runs_root -> async iterable`` of watcher events (or tuples of them), each with
@@ -76,8 +79,10 @@ class LocalEventSource:
         poll_ms: int | None = None,
         queue_size: int = 1024,
         run_events: RunEventsFactory | None = None,
+        keep_manifests: bool = True,
     ) -> None:
         self.runs_root = Path(runs_root).absolute()
+        self.keep_manifests = keep_manifests
         self._poll_ms = poll_ms
         self._run_events = run_events or self._default_run_events
         self._hub = EventHub(read_lifecycle_range, queue_size=queue_size)
@@ -158,11 +163,19 @@ class LocalEventSource:
         """Stop following the runs (idempotent); open subscriptions end."""
         self._stop.set()
         self._hub.interrupt_all()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            # Our file watch sees the stop event within a step and ends by itself: its
+            # thread, if cancelled instead, would report to the loop later, perhaps once the
+            # loop is gone (qasync then crashes). It is cancelled only if it does not end.
+            # (The runs watcher stops its own threads when cancelled.)
+            files, *others = self._tasks
+            for task in others:
+                task.cancel()
+            await asyncio.wait({files}, timeout=_CLOSE_WAIT_S)
+            files.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._tasks.clear()
 
     async def __aenter__(self) -> LocalEventSource:
@@ -192,7 +205,8 @@ class LocalEventSource:
                 self._hub.add_run(run.run_id, run.run_dir, run.lifecycle)
                 if run.manifest is not None:
                     self._publish_manifest(run.run_id, run.manifest)
-        self._tasks.append(self._spawn("run directories", self._follow_runs))
+        if self.keep_manifests:
+            self._tasks.append(self._spawn("run directories", self._follow_runs))
 
     def _spawn(
         self, what: str, work: Callable[[], Coroutine[Any, Any, None]]
@@ -301,6 +315,8 @@ class LocalEventSource:
             for run_id, what in sorted(touched.items()):
                 run_dir = self.runs_root / run_id
                 if not run_dir.is_dir():
+                    if not self.keep_manifests:  # else the runs watcher reports it
+                        self._forget_run(run_id)
                     continue
                 self._ensure_run(run_id, run_dir)
                 self._hub.publish_lifecycle(run_id, self._tails[run_id].read())
@@ -325,9 +341,12 @@ class LocalEventSource:
             self._ensure_run(run_id, self.runs_root / run_id)
             self._publish_manifest(run_id, event.manifest)
         elif kind == "run_removed":
-            self._tails.pop(run_id, None)
-            self._manifests.pop(run_id, None)
-            self._hub.remove_run(run_id)
+            self._forget_run(run_id)
+
+    def _forget_run(self, run_id: str) -> None:
+        self._tails.pop(run_id, None)
+        self._manifests.pop(run_id, None)
+        self._hub.remove_run(run_id)
 
     def _ensure_run(self, run_id: str, run_dir: Path) -> None:
         if not self._hub.knows(run_id):

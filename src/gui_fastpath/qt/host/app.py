@@ -38,7 +38,8 @@ class ReferenceHost(QObject):
         self.window = ReferenceHostWindow(runs_root)
         self.install = install_plugins(self.window, runs_root)
         self.daemon = LocalDaemon(runs_root)
-        self.pump = RunEventPump(source or LocalEventSource(runs_root), self)
+        # Its daemon's supervisors keep each artifacts.json current: no rescans here.
+        self.pump = RunEventPump(source or LocalEventSource(runs_root, keep_manifests=False), self)
         self.run_workers: dict[str, str] = {}
         self._pending: set[asyncio.Future[str]] = set()
         self.run_bus = RunBus()
