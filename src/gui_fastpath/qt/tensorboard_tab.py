@@ -4,9 +4,9 @@ The server starts on a worker thread (:class:`~gui_fastpath.tensorboard.TensorBo
 until it serves, the tab says what is happening, and if it fails, shows the error, the
 server's stderr and a Restart button. A hidden tab loads no page (no browser renderer)
 until it is first shown, and a page hidden again is frozen. New event data
-(``notify_new_data``, or a manifest whose event files changed) makes the page reload at
-once, a few times over the next ~1.5 s, until the server's next poll of the logs has
-surely landed. ``cleanup()`` releases the server; the last tab on a log directory stops it.
+(``notify_new_data``, or a manifest whose event files changed) makes the page reload once
+the index has it (:class:`~gui_fastpath.qt.tensorboard_refresh.PageRefresher`).
+``cleanup()`` releases the server; the last tab on a log directory stops it.
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ import contextlib
 import importlib
 import logging
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
-from qtpy.QtCore import QCoreApplication, Qt, QTimer, QUrl, Signal
-from qtpy.QtGui import QDesktopServices, QShowEvent
+from qtpy.QtCore import QCoreApplication, Qt, QUrl, Signal
+from qtpy.QtGui import QDesktopServices, QHideEvent, QShowEvent
 from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -35,6 +34,7 @@ from qtpy.QtWidgets import (
 
 from gui_fastpath.manifest.model import ArtifactManifest
 from gui_fastpath.qt.background import BackgroundTasks
+from gui_fastpath.qt.tensorboard_refresh import PageRefresher
 from gui_fastpath.qt.tensorboard_scripts import RELOAD
 from gui_fastpath.qt.webengine import webengine_problem
 from gui_fastpath.tensorboard.errors import TensorBoardError, TensorBoardStartError
@@ -49,11 +49,6 @@ log = logging.getLogger(__name__)
 _PAGE_MODULE = "gui_fastpath.qt.tensorboard_page"
 with contextlib.suppress(ImportError):  # early: PyQt6 loads QtWebEngine only before QApplication
     importlib.import_module(_PAGE_MODULE)
-
-RELOAD_BURST_SECONDS = 2.5
-"""After new data, keep reloading this long: a data-server poll (1 s) plus its work, with
-room for a busy machine."""
-RELOAD_TICK_MS = 250
 
 
 def web_view_problem() -> str | None:
@@ -100,12 +95,9 @@ class TensorBoardTab(QWidget):
         self._generation = 0
         self._closed = False
         self._page_stale = False
-        self._burst_until = 0.0
         self._tasks = BackgroundTasks(self, name="tensorboard")
         self._server_event.connect(self._on_server_event)
-        self._reload_timer = QTimer(self)
-        self._reload_timer.setInterval(RELOAD_TICK_MS)
-        self._reload_timer.timeout.connect(self._reload_tick)
+        self._refresher = PageRefresher(self.reload_page, self._load_cycles, self)
         self.web_view: Any = None
         """The ``QWebEngineView`` (None until the server serves, or without QtWebEngine)."""
         self._build()
@@ -151,14 +143,7 @@ class TensorBoardTab(QWidget):
         if not self.isVisible():
             self._page_stale = True
             return
-        self._reload_burst()
-
-    def _reload_burst(self) -> None:
-        """Reload now and every tick for a while: the data server may index a little later."""
-        self._burst_until = time.monotonic() + RELOAD_BURST_SECONDS
-        if not self._reload_timer.isActive():
-            self.reload_page()
-            self._reload_timer.start()
+        self._refresher.request()
 
     def cleanup(self) -> None:
         """Release the server (the last tab on a log directory stops it); idempotent."""
@@ -167,7 +152,7 @@ class TensorBoardTab(QWidget):
                 return
             self._closed = True
             lease, self._lease = self._lease, None
-        self._reload_timer.stop()
+        self._refresher.stop()
         self._tasks.close()
         if lease is not None:
             lease.release()
@@ -326,13 +311,11 @@ class TensorBoardTab(QWidget):
         self.state = "ready"
         self._stack.setCurrentWidget(self.web_view)
         self.status.setText(f"TensorBoard · {self._log_dir}")
-        self._reload_burst()  # data that landed while the page loaded
+        self._refresher.request()  # data that landed while the page loaded
 
-    def _reload_tick(self) -> None:
-        if time.monotonic() > self._burst_until:
-            self._reload_timer.stop()
-            return
-        self.reload_page()
+    def _load_cycles(self) -> tuple[int, int] | None:
+        lease = self._lease
+        return None if lease is None else lease.load_cycles
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -340,7 +323,13 @@ class TensorBoardTab(QWidget):
             self._load(self._waiting_url)
         elif self._page_stale:
             self._page_stale = False
-            self._reload_burst()
+            self._refresher.request()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        if self._refresher.pending:  # the page is frozen now: catch up when shown
+            self._refresher.stop()
+            self._page_stale = True
 
     # -- archive --------------------------------------------------------------------------
 
@@ -458,7 +447,7 @@ class TensorBoardTab(QWidget):
         self._set_actions(running=self._lease is not None)
 
     def _show_failure(self, title: str, detail: str, stderr: str = "") -> None:
-        self._reload_timer.stop()
+        self._refresher.stop()
         self._show_message("failed", title, detail, stderr)
         self.status.setText("TensorBoard · stopped")
         self._set_actions(running=False)

@@ -61,6 +61,9 @@ class DataServer:
         binary = find_data_server()
         self.log_dir = log_dir
         self._indexed = threading.Event()
+        self.load_cycles = 0
+        """Load cycles finished so far (a cycle that ends after new data was written,
+        and began after it, has it in the index)."""
         self._exit_callbacks: list[Callable[[int], None]] = []
         scratch = tempfile.mkdtemp(prefix="gui-fastpath-data-server-")
         port_file = Path(scratch, "port")
@@ -76,7 +79,7 @@ class DataServer:
                     f"--error-file={error_file}",
                     f"--reload={max(1, int(reload_seconds))}",
                     "--die-after-stdin",
-                    "--verbose",  # its "Finished load cycle" lines tell us the index is warm
+                    "--verbose",  # its "Finished load cycle" lines: the index is warm, or fresher
                 ],
                 name="TensorBoard data server",
                 on_line=self._see_line,
@@ -138,6 +141,7 @@ class DataServer:
 
     def _see_line(self, line: str) -> None:
         if _FINISHED_LOAD in line:
+            self.load_cycles += 1  # only this reader thread writes it
             self._indexed.set()
 
     def _see_exit(self, code: int) -> None:

@@ -61,6 +61,18 @@ class TensorBoardLease:
         return server is not None and server.alive
 
     @property
+    def load_cycles(self) -> tuple[int, int] | None:
+        """``(data server pid, load cycles it finished)``; None without a data server of ours.
+
+        A viewer that knows new data was written reloads after two more cycles have ended:
+        the second began after the first ended, so after the write.
+        """
+        server = self._entry.server.data_server
+        if server is None or not server.alive:
+            return None
+        return server.process.pid, server.load_cycles
+
+    @property
     def released(self) -> bool:
         return self._released
 
