@@ -15,7 +15,7 @@ from gui_fastpath.plugin import WORKERS
 from gui_fastpath.qt.host.app import ReferenceHost
 from gui_fastpath.qt.host.run_bus import Topic
 from gui_fastpath.qt.presenter import FastPathPresenter
-from gui_fastpath.spawn import BACKGROUND_NICE
+from gui_fastpath.spawn import TRAINING_NICE
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -93,6 +93,6 @@ def test_demo_run_completes_with_lifecycle_checkpoints_and_logs(run_on_qasync, t
     assert [e.topic for e in published] == [Topic.RUN_STARTED, Topic.RUN_COMPLETED]
     assert published[-1].payload["status"] == "completed"
     assert published[-1].run_id == state["run_id"]
-    # The run competes with the GUI only from below, inside the GUI's session.
-    background = max(BACKGROUND_NICE, os.getpriority(os.PRIO_PROCESS, 0))
-    assert set(state["processes"]) == {(background, os.getsid(0))}
+    # The run competes with the GUI (and its TensorBoards) only from below, in its session.
+    training = max(TRAINING_NICE, os.getpriority(os.PRIO_PROCESS, 0))
+    assert set(state["processes"]) == {(training, os.getsid(0))}

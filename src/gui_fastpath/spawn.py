@@ -5,8 +5,9 @@ own, so one signal reaches everything it spawned, but stays in our session: on L
 autogroup scheduling (``/proc/sys/kernel/sched_autogroup_enabled``) each new session is a
 scheduling group that competes with the GUI as an equal whatever its nice value, and twenty
 runs' worth of such groups starve the GUI thread for seconds. Inside our session a child
-runs at :data:`BACKGROUND_NICE` (:func:`run_below_us`), so under load the GUI thread gets
-the CPU first; with spare cores the children run at full speed anyway.
+runs below the GUI (:func:`run_below_us`): what serves the GUI at :data:`BACKGROUND_NICE`,
+training runs at :data:`TRAINING_NICE`, so under load the GUI thread gets the CPU first
+and its pages come before training; with spare cores the children run at full speed.
 
 The priority is lowered by the parent once the child runs, not between fork and exec: the
 parent waits for that exec, and a GUI thread waiting for a low-priority child is the very
@@ -24,10 +25,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BACKGROUND_NICE", "child_options", "run_below_us", "run_threads_below_us"]
+__all__ = [
+    "BACKGROUND_NICE",
+    "TRAINING_NICE",
+    "child_options",
+    "run_below_us",
+    "run_threads_below_us",
+]
 
 BACKGROUND_NICE = 10
-"""Nice value of the plugin's child processes (0 is the GUI's, 19 the lowest priority)."""
+"""Nice value of the processes that serve the GUI: TensorBoard, W&B readers, syncs (0 is
+the GUI's, 19 the lowest priority)."""
+TRAINING_NICE = 19
+"""Nice value of supervised runs started by the reference host's daemon, below both."""
 
 _PR_SET_PDEATHSIG = 1
 

@@ -18,10 +18,13 @@ def prepare_webengine() -> None:
     """Let Chromium start as root (with ``--no-sandbox``), then load QtWebEngine early.
 
     The flag is added only as root, and with a warning: the sandbox is a defence worth
-    keeping otherwise.
+    keeping otherwise. As root the process also gives up raising priorities
+    (:mod:`gui_fastpath.capabilities`), so Chromium's threads stay level with the GUI
+    thread, as they do for a normal user.
     """
     if os.geteuid() == 0:
         _disable_sandbox()
+        _keep_chromium_level()
     _load_webengine_early()
 
 
@@ -35,6 +38,19 @@ def _disable_sandbox() -> None:
         FLAGS_VAR,
     )
     os.environ[FLAGS_VAR] = f"{flags} --no-sandbox".strip()
+
+
+def _keep_chromium_level() -> None:
+    from gui_fastpath.capabilities import can_raise_priority, drop_raise_priority
+
+    if not can_raise_priority():
+        return
+    log.warning(
+        "running as root: giving up CAP_SYS_NICE, so Chromium cannot raise its threads "
+        "above the GUI thread (as for a normal user)"
+    )
+    if not drop_raise_priority():
+        log.warning("the kernel refused to drop CAP_SYS_NICE; Chromium may starve the GUI")
 
 
 def _load_webengine_early() -> None:

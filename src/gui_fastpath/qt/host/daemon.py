@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gui_fastpath.spawn import child_options, run_below_us
+from gui_fastpath.spawn import TRAINING_NICE, child_options, run_below_us
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class LocalDaemon:
             stderr=asyncio.subprocess.DEVNULL,
             **child_options(),  # a run outlives a crashed window
         )
-        run_below_us(proc.pid)
+        run_below_us(proc.pid, TRAINING_NICE)
         self.processes[run_id] = proc
         log.info("run %s: launched %s (supervisor pid %d)", run_id, command[:3], proc.pid)
         return run_id
