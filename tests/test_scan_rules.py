@@ -159,6 +159,21 @@ def test_wandb_folder_and_file_disagree(tmp_path):
     assert "holds run-bbb.wandb" in warning.problem
 
 
+def test_a_run_resumed_within_the_same_second_keeps_its_id(tmp_path):
+    """wandb names the second folder ``...-<id>-1`` and keeps ``run-<id>.wandb`` inside."""
+    run = tmp_path / "r"
+    _wandb_folder(run, "wandb/offline-run-20250101_120000-ab-7", "ab-7")  # an id with "-7"
+    _wandb_folder(run, "wandb/offline-run-20250101_120001-res1", "res1")
+    _wandb_folder(run, "wandb/offline-run-20250101_120001-res1-1", "res1")
+    m = scan_run(run)
+    assert sorted((w.run_id, w.directory.rsplit("/", 1)[1]) for w in m.wandb) == [
+        ("ab-7", "offline-run-20250101_120000-ab-7"),
+        ("res1", "offline-run-20250101_120001-res1"),
+        ("res1", "offline-run-20250101_120001-res1-1"),
+    ]
+    assert m.warnings == ()
+
+
 def test_wandb_folder_with_impossible_date_has_no_start_time(tmp_path):
     run = tmp_path / "r"
     _wandb_folder(run, "wandb/offline-run-20251399_999999-x1", "x1")

@@ -217,6 +217,22 @@ def test_killed_run_reads_what_was_written(runs):
     assert snapshot.problems == ()
 
 
+def test_list_runs_sees_a_run_resumed_within_the_same_second(runs, tmp_path):
+    """wandb names that folder ``...-<id>-1``; the file inside is still ``run-<id>.wandb``."""
+    first = runs["resumed_first"]
+    stamp_and_id = first.parent.name  # offline-run-<stamp>-res0001
+    for name in (stamp_and_id, f"{stamp_and_id}-1"):
+        folder = tmp_path / "wandb" / name
+        folder.mkdir(parents=True)
+        (folder / first.name).write_bytes(first.read_bytes())
+    found = list_runs(tmp_path)
+    assert [(r.run_id, r.directory.name) for r in found] == [
+        ("res0001", f"{stamp_and_id}-1"),
+        ("res0001", stamp_and_id),
+    ]
+    assert all(r.wandb_file is not None and r.size > 0 for r in found)
+
+
 def test_list_runs_newest_first(runs):
     found = list_runs(runs["resumed_first"].parents[2])
     assert [r.wandb_file for r in found] == [runs["resumed_second"], runs["resumed_first"]]

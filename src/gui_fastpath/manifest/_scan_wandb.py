@@ -4,14 +4,12 @@ under the ``wandb/`` sub-folder of a folder the hints or the run's layout name."
 from __future__ import annotations
 
 import os
-import re
 import time
 
 from gui_fastpath.manifest._scan_base import FoundWandb, ScanBase
 from gui_fastpath.manifest.hints import Hints, wandb_url
 from gui_fastpath.manifest.model import WandbRun
-
-_WANDB_RUN_DIR = re.compile(r"^(offline-)?run-(\d{8}_\d{6})-(.+)$")
+from gui_fastpath.wandb.folders import RUN_FOLDER, run_id_of
 
 
 class WandbScan(ScanBase):
@@ -28,10 +26,10 @@ class WandbScan(ScanBase):
                 continue
             if not entry.is_dir(follow_symlinks=False):
                 continue
-            match = _WANDB_RUN_DIR.match(name)
+            match = RUN_FOLDER.match(name)
             if match is not None:
-                offline, stamp, run_id = match.groups()
-                self._wandb_run(entry.path, child, run_id, bool(offline), _local_time(stamp))
+                offline, stamp = bool(match["offline"]), _local_time(match["stamp"])
+                self._wandb_run(entry.path, child, match["id"], offline, stamp)
             elif name == "latest-run":
                 self._wandb_run(entry.path, child, None, None, None)
             elif name == "wandb" and not nested:
@@ -67,13 +65,15 @@ class WandbScan(ScanBase):
                 return
             run_id = file_id
             offline = True
-        elif file_id is not None and file_id != run_id:
-            self.warn(
-                rel,
-                "$",
-                f"folder is for run {run_id!r} but holds run-{file_id}.wandb",
-                "do not rename W&B run folders or files",
-            )
+        elif file_id is not None:
+            run_id = run_id_of(run_id, file_id)  # the folder may carry wandb's "-<n>"
+            if file_id != run_id:
+                self.warn(
+                    rel,
+                    "$",
+                    f"folder is for run {run_id!r} but holds run-{file_id}.wandb",
+                    "do not rename W&B run folders or files",
+                )
         synced = wandb_file is not None and f"run-{file_id}.wandb.synced" in names
         self.wandb.append(
             FoundWandb(

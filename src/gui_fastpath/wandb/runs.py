@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 from pathlib import Path
 from typing import Literal
 
 import attrs
 
-__all__ = ["LocalRun", "find_wandb_dirs", "list_runs"]
+from gui_fastpath.wandb.folders import RUN_FOLDER, file_ids
 
-_FOLDER = re.compile(r"^(?P<offline>offline-)?run-(?P<stamp>\d{8}_\d{6})-(?P<id>[^/\\]+)$")
+__all__ = ["LocalRun", "find_wandb_dirs", "list_runs"]
 
 
 @attrs.frozen
@@ -49,17 +48,21 @@ def _runs_in(wandb_dir: Path) -> list[LocalRun]:
     except OSError:
         return []
     for entry in entries:
-        match = _FOLDER.match(entry.name)
+        match = RUN_FOLDER.match(entry.name)
         if not match or not entry.is_dir(follow_symlinks=False):
             continue
-        run_id = match["id"]
         folder = Path(entry.path)
-        log = folder / f"run-{run_id}.wandb"
-        try:
-            st = log.stat()
-            size, mtime, wandb_file = st.st_size, st.st_mtime, log
-        except OSError:
-            size, mtime, wandb_file = 0, entry.stat().st_mtime, None
+        run_id, wandb_file, size, mtime = match["id"], None, 0, 0.0
+        for file_id in file_ids(match["id"]):
+            log = folder / f"run-{file_id}.wandb"
+            try:
+                st = log.stat()
+            except OSError:
+                continue
+            run_id, wandb_file, size, mtime = file_id, log, st.st_size, st.st_mtime
+            break
+        else:
+            mtime = entry.stat().st_mtime
         started = time.mktime(time.strptime(match["stamp"], "%Y%m%d_%H%M%S"))
         found.append(
             LocalRun(
