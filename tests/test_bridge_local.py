@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 
@@ -150,6 +151,38 @@ async def test_without_keeping_manifests_it_follows_what_supervisors_write(runs_
             kinds.append((await asyncio.wait_for(anext(events), 10)).kind)
         await events.aclose()
         assert not (runs_root / "run-a" / "artifacts.json").exists()  # never scanned here
+        shutil.rmtree(runs_root / "run-b")
+        await wait_until(lambda: _lacks(run_ids(), "run-b"), what="the run to go")
+
+
+async def test_changes_whose_notifications_were_lost_still_arrive(runs_root, monkeypatch):
+    """The inotify queue overflows silently under load; the backstop looks every 100 ms."""
+    from gui_fastpath.bridge import local
+
+    def deaf_awatch(*_paths, stop_event, rust_timeout, yield_on_timeout, **_options):
+        async def timeouts():  # what awatch yields when every notification was dropped
+            assert yield_on_timeout
+            while not stop_event.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop_event.wait(), rust_timeout / 1000)
+                yield set()
+
+        return timeouts()
+
+    monkeypatch.setattr(local.watchfiles, "awatch", deaf_awatch)
+
+    async def run_ids() -> set[str]:
+        return {r.run_id for r in await src.list_runs()}
+
+    async with LocalEventSource(runs_root, keep_manifests=False, backstop_ms=100) as src:
+        events = src.subscribe("run-a")
+        append_events(runs_root / "run-a", 2)
+        assert [(await anext(events)).data["seq"] for _ in range(2)] == [1, 2]
+        write_manifest(runs_root / "run-a", manifest_with("run-a", "a.pt"))
+        assert (await asyncio.wait_for(anext(events), 10)).kind == "artifacts"
+        await events.aclose()
+        append_events(runs_root / "run-b", 1)
+        await wait_until(lambda: _has(run_ids(), "run-b"), what="the new run")
         shutil.rmtree(runs_root / "run-b")
         await wait_until(lambda: _lacks(run_ids(), "run-b"), what="the run to go")
 

@@ -7,7 +7,8 @@ events come from following each run's ``lifecycle.jsonl``, woken by a small
 ``watchfiles.awatch`` of our own tuned for latency (a heartbeat reaches subscribers within
 tens of milliseconds), which also sees manifests written by others (the supervisor): an
 artifacts event is published whenever the manifest's content differs from the one last
-published, whoever wrote it.
+published, whoever wrote it. Every :data:`BACKSTOP_MS` it also looks at each journal and
+manifest itself, so a change whose notification the OS dropped still arrives.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import contextlib
 import functools
 import logging
 import os
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,10 @@ _log = logging.getLogger(__name__)
 
 _FALLBACK_POLL_MS = 1_000
 """Poll interval when file notifications fail (e.g. the inotify watch limit)."""
+BACKSTOP_MS = 10_000
+"""With OS notifications, every journal and manifest is also looked at (``stat``) this
+often: a change whose notification the OS dropped (the inotify queue overflows, silently,
+when its reader falls behind under load) still arrives, at most this much later."""
 _FOLLOWED = (LIFECYCLE_NAME, MANIFEST_NAME)
 _CLOSE_WAIT_S = 2.0
 
@@ -80,10 +86,14 @@ class LocalEventSource:
         queue_size: int = 1024,
         run_events: RunEventsFactory | None = None,
         keep_manifests: bool = True,
+        backstop_ms: int | None = BACKSTOP_MS,
     ) -> None:
         self.runs_root = Path(runs_root).absolute()
         self.keep_manifests = keep_manifests
         self._poll_ms = poll_ms
+        self._backstop_ms = backstop_ms if poll_ms is None else None
+        self._looked: dict[str, tuple[int, int, int]] | None = None
+        """The backstop's last look at every journal and manifest (None before the first)."""
         self._run_events = run_events or self._default_run_events
         self._hub = EventHub(read_lifecycle_range, queue_size=queue_size)
         self._real_root = os.path.realpath(self.runs_root)
@@ -224,6 +234,10 @@ class LocalEventSource:
         return asyncio.create_task(guarded())
 
     def _initial_runs(self) -> list[_InitialRun]:
+        if self._backstop_ms:  # first: a change after this look is one the backstop sees
+            looked: dict[str, tuple[int, int, int]] = {}
+            self._poll_once(looked)
+            self._looked = looked
         found = []
         for entry in sorted(os.scandir(self.runs_root), key=lambda e: e.name):
             if _is_run_dir(entry):
@@ -244,16 +258,28 @@ class LocalEventSource:
 
         return self._native_or_polling(
             watchfiles.awatch(
-                self.runs_root, watch_filter=wanted, debounce=50, step=5, stop_event=self._stop
+                self.runs_root,
+                watch_filter=wanted,
+                debounce=50,
+                step=5,
+                stop_event=self._stop,
+                rust_timeout=self._backstop_ms or None,  # None: watchfiles' default
+                yield_on_timeout=bool(self._backstop_ms),
             )
         )
 
     async def _native_or_polling(
         self, native: AsyncIterator[set[tuple[watchfiles.Change, str]]]
     ) -> AsyncIterator[set[tuple[watchfiles.Change, str]]]:
+        next_look = time.monotonic() + (self._backstop_ms or 0) / 1000
         try:
-            async for batch in native:
-                yield batch
+            async for batch in native:  # a batch at least every backstop_ms (maybe empty)
+                looked = self._looked
+                if looked is not None and self._backstop_ms and time.monotonic() >= next_look:
+                    batch = batch | await asyncio.to_thread(self._poll_once, looked)
+                    next_look = time.monotonic() + self._backstop_ms / 1000
+                if batch:
+                    yield batch
         except OSError as exc:  # e.g. the inotify watch limit
             _log.warning(
                 "%s: file notifications failed (%s); polling every %d ms instead",
@@ -299,6 +325,7 @@ class LocalEventSource:
                 current[path] = key
                 if seen.get(path) != key:
                     changed.add((watchfiles.Change.modified, path))
+        changed.update((watchfiles.Change.deleted, path) for path in seen.keys() - current.keys())
         seen.clear()
         seen.update(current)
         return changed
