@@ -285,6 +285,17 @@ async def test_polling_mode_follows_appends(runs_root):
     await source.close()
 
 
+async def test_polling_mode_without_keeping_manifests_sees_runs_come_and_go(runs_root):
+    async def run_ids() -> set[str]:
+        return {r.run_id for r in await src.list_runs()}
+
+    async with LocalEventSource(runs_root, keep_manifests=False, poll_ms=20) as src:
+        append_events(runs_root / "run-b", 1)
+        await wait_until(lambda: _has(run_ids(), "run-b"), what="the new run")
+        shutil.rmtree(runs_root / "run-b")
+        await wait_until(lambda: _lacks(run_ids(), "run-b"), what="the run to go")
+
+
 async def test_an_id_from_another_process_resumes_lifecycle_exactly(source, runs_root):
     append_events(runs_root / "run-a", 4)
     write_manifest(runs_root / "run-a", manifest_with("run-a", "a.pt"))
