@@ -7,6 +7,7 @@ tests with the real scanner are in ``test_watch_e2e.py``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -373,6 +374,33 @@ async def test_native_watching_that_fails_falls_back_to_polling(tmp_path, monkey
         ]
         _write(tmp_path / "a" / "y.pt")
         assert await watching.until(_is(ManifestChanged, "a"))
+    finally:
+        await watching.close()
+
+
+async def test_changes_whose_notifications_were_dropped_still_arrive(tmp_path, monkeypatch):
+    """inotify drops notifications silently when its queue overflows; the backstop walks."""
+
+    async def deaf_awatch(*_paths, stop_event, **_options):  # armed, then hears nothing
+        while not stop_event.is_set():
+            await asyncio.sleep(0.02)
+            yield set()
+
+    monkeypatch.setattr("gui_fastpath.watch.watcher.watchfiles.awatch", deaf_awatch)
+    monkeypatch.setattr("gui_fastpath.watch._backstop.PASS_SECONDS", 0.1)
+    monkeypatch.setattr("gui_fastpath.watch._backstop.BUDGET_SHARE", 0.5)
+    _write(tmp_path / "a" / "x.pt")
+    _write(tmp_path / "b" / "x.pt")
+    watching = Watching(RunsWatcher(tmp_path, rescan=FakeRescan()))
+    try:
+        await watching.until(_is(RunAppeared, "b"))
+        changed: list = []
+        for attempt in range(20):  # the first walk of a run may already see the first write
+            _write(tmp_path / "a" / f"new-{attempt}.pt")
+            with contextlib.suppress(TimeoutError):
+                changed = await asyncio.wait_for(watching.until(_is(ManifestChanged, "a")), 1)
+                break
+        assert changed and not watching.watcher.polling
     finally:
         await watching.close()
 

@@ -1,7 +1,8 @@
 """``RunsWatcher``: watch a runs root, rescan only the runs that changed, yield typed events.
 
-Native mode uses watchfiles' ``awatch`` (inotify, FSEvents, ...); ``poll_ms`` switches to a
-polling mode for file systems where notifications never arrive (NFS). Both work on any
+Native mode uses watchfiles' ``awatch`` (inotify, FSEvents, ...), with a slow backstop walk
+for notifications the OS dropped; ``poll_ms`` switches to a polling mode for file systems
+where notifications never arrive (NFS). Both work on any
 asyncio loop, including a ``qasync.QEventLoop``. Rescans run in a worker thread, so a GUI
 loop never blocks on the file system.
 """
@@ -22,6 +23,7 @@ from watchfiles import Change
 from watchfiles.main import FileChange
 
 from gui_fastpath.spawn import run_threads_below_us
+from gui_fastpath.watch._backstop import Backstop
 from gui_fastpath.watch._polling import RunsPoller, list_runs
 from gui_fastpath.watch.events import (
     ManifestChanged,
@@ -212,6 +214,7 @@ class RunsWatcher:
     async def _native_session(self, real_root: str) -> AsyncGenerator[Batch, None]:
         identity = _identity(self.root)
         watch = self._root_watch(real_root)
+        backstop = Backstop(real_root)  # for notifications the OS dropped
         deletions = 0
         try:
             if not await watch.armed():
@@ -231,6 +234,8 @@ class RunsWatcher:
                     changes |= missed
                     deletions = 0
                 run_ids = {r for _, path in changes if (r := run_id_of(real_root, path))}
+                if backstop.due():  # at least every ROOT_CHECK_MS: quiet roots yield too
+                    run_ids |= await asyncio.to_thread(backstop.step, frozenset(self._known))
                 if run_ids and (batch := await asyncio.to_thread(self._process, run_ids)):
                     yield batch
         except FileNotFoundError:
