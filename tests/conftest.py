@@ -8,7 +8,7 @@ import ctypes
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import psutil
@@ -52,6 +52,15 @@ def _live_children() -> dict[int, str]:
     return found
 
 
+def _processes(pids: Iterable[int]) -> list[psutil.Process]:
+    """The processes of ``pids`` still there (any may end while we look)."""
+    found = []
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            found.append(psutil.Process(pid))
+    return found
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_processes():
     """Fail a test that leaves a child process (or an orphaned grandchild) running."""
@@ -60,7 +69,7 @@ def no_leaked_processes():
     deadline = time.monotonic() + 5.0
     leaked = {p: c for p, c in _live_children().items() if p not in before}
     while leaked and time.monotonic() < deadline:
-        psutil.wait_procs([psutil.Process(p) for p in leaked if psutil.pid_exists(p)], 0.1)
+        psutil.wait_procs(_processes(leaked), 0.1)
         leaked = {p: c for p, c in _live_children().items() if p not in before}
     for pid in leaked:
         with contextlib.suppress(psutil.NoSuchProcess):
